@@ -1,0 +1,153 @@
+"""The trained classifier as it runs: normalize → segment → features → linear scores → labels.
+
+:class:`Model` holds only plain arrays (vocabulary, IDF, one weight row per label, intercepts,
+calibration and thresholds), so loading and predicting need NumPy and the segmenter, not
+scikit-learn. Training produces it through :class:`classifier.estimator.JianfuClassifier`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from classifier.features import Featurizer
+from classifier.segment import Segmenter
+from classifier.text import normalize
+
+
+@dataclass
+class Prediction:
+    """Labels and per-label probabilities of one text."""
+
+    text: str
+    labels: list[str]
+    scores: dict[str, float]
+
+    def to_dict(self) -> dict:
+        return {"text": self.text, "labels": self.labels, "scores": self.scores}
+
+
+@dataclass
+class Model:
+    """A fitted linear text classifier.
+
+    Attributes
+    ----------
+    labels : list of str
+        Label codes, in the column order of every score array.
+    coef : ndarray of shape (n_features, n_labels)
+    intercept, calib_a, calib_b, thresholds : ndarray of shape (n_labels,)
+        Decision value ``s = x @ coef + intercept``; probability ``sigmoid(a * s + b)`` (for a
+        single-label model normalized over labels); a label is predicted when its probability
+        reaches its threshold (single-label: the most probable label).
+    multilabel : bool
+    names : dict
+        Human-readable name of each label code (Chinese names from the taxonomy).
+    meta : dict
+        Everything ``meta.json`` records about how the model was made.
+    """
+
+    labels: list[str]
+    featurizer: Featurizer
+    segmenter: Segmenter
+    coef: np.ndarray
+    intercept: np.ndarray
+    calib_a: np.ndarray
+    calib_b: np.ndarray
+    thresholds: np.ndarray
+    multilabel: bool = True
+    traditional: bool = True
+    names: dict[str, str] = field(default_factory=dict)
+    meta: dict = field(default_factory=dict)
+
+    # -- the pipeline ----------------------------------------------------------------------
+    def preprocess(self, texts: Sequence[str]) -> tuple[list[str], list[list[str]]]:
+        """Normalized texts and their tokens: the one place text enters the model."""
+        norm = [normalize(t, self.traditional) for t in texts]
+        return norm, [self.segmenter.tokens(t) for t in norm]
+
+    def features(self, texts: Sequence[str]):
+        """TF-IDF matrix (scipy CSR) of raw texts, for users who want the vectors."""
+        return self.featurizer.transform(*self.preprocess(texts))
+
+    def decision_function(self, texts: Sequence[str]) -> np.ndarray:
+        """Linear decision values, shape ``(n_texts, n_labels)``."""
+        texts = _as_list(texts)
+        rows, cols, vals = self.featurizer.transform_coo(*self.preprocess(texts))
+        return self._scores(rows, cols, vals, len(texts))
+
+    def _scores(self, rows, cols, vals, n) -> np.ndarray:
+        out = np.zeros((n, len(self.labels)), np.float64)
+        if len(rows):
+            contrib = self.coef[cols] * vals[:, None]
+            counts = np.bincount(rows, minlength=n)
+            present = counts > 0
+            starts = np.concatenate([[0], np.cumsum(counts)[:-1]])[present]
+            out[present] = np.add.reduceat(contrib, starts, axis=0)
+        return out + self.intercept
+
+    def proba_from_decision(self, decision: np.ndarray) -> np.ndarray:
+        p = 1.0 / (1.0 + np.exp(-(decision * self.calib_a + self.calib_b)))
+        if not self.multilabel:
+            p = p / np.maximum(p.sum(axis=1, keepdims=True), 1e-12)
+        return p
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Probability of each label, shape ``(n_texts, n_labels)``."""
+        return self.proba_from_decision(self.decision_function(texts))
+
+    def labels_from_proba(self, proba: np.ndarray, threshold: float | None = None,
+                          k: int | None = None) -> list[list[str]]:
+        """Label lists from probabilities; ``threshold`` overrides the per-label ones, ``k`` caps."""
+        out = []
+        for p in proba:
+            order = np.argsort(-p, kind="stable")
+            if self.multilabel or threshold is not None:
+                th = self.thresholds if threshold is None else np.full(len(p), threshold)
+                chosen = [i for i in order if p[i] >= th[i]]
+            else:
+                chosen = list(order[:1])
+            if k is not None:
+                chosen = chosen[:k]
+            out.append([self.labels[i] for i in chosen])
+        return out
+
+    def predict(self, texts: str | Sequence[str], threshold: float | None = None,
+                k: int | None = None) -> list[Prediction]:
+        """Labels and scores of one text or many.
+
+        Empty or whitespace-only texts get no labels (a single-label model gives them none too).
+
+        Examples
+        --------
+        >>> from classifier import load
+        >>> load().predict("天天填表报数，还要拍照留痕")[0].labels
+        ['formalism']
+        """
+        texts = _as_list(texts)
+        proba = self.predict_proba(texts)
+        label_lists = self.labels_from_proba(proba, threshold, k)
+        preds = []
+        for text, p, labels in zip(texts, proba, label_lists):
+            if not text or not text.strip():
+                labels = []
+            preds.append(Prediction(text, labels, {c: round(float(s), 4) for c, s in zip(self.labels, p)}))
+        return preds
+
+    def name(self, code: str) -> str:
+        return self.names.get(code, code)
+
+    # -- persistence ---------------------------------------------------------------------------
+    def save(self, path: str | Path, overwrite: bool = False) -> Path:
+        """Write the model to directory ``path`` (see :mod:`classifier.persist`)."""
+        from classifier.persist import save_model
+
+        return save_model(self, path, overwrite=overwrite)
+
+
+def _as_list(texts: str | Iterable[str]) -> list[str]:
+    if isinstance(texts, str):
+        return [texts]
+    return ["" if t is None else str(t) for t in texts]

@@ -1,0 +1,61 @@
+"""Text normalization and splitting into paragraphs and sentences.
+
+Normalization runs before segmentation and feature extraction, so that full-width and
+half-width forms, traditional and simplified characters, and HTML debris map to one form.
+"""
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from functools import lru_cache
+
+_TAG = re.compile(r"<[^>]{0,200}>")
+_URL = re.compile(r"(?:https?://|www\.)[^\s\u4e00-\u9fff]+", re.IGNORECASE)
+_SPACE = re.compile(r"[ \t\u3000\xa0]+")
+_NEWLINES = re.compile(r"\s*\n\s*")
+_SENTENCE_END = re.compile(r"(?<=[。！？!?；;…])|\n")
+_PARAGRAPH = re.compile(r"\n\s*\n|\n(?=\s*[一二三四五六七八九十]+、)|\n")
+
+
+@lru_cache(maxsize=1)
+def _t2s():
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+def normalize(text: str, traditional: bool = True) -> str:
+    """Return ``text`` in one canonical form.
+
+    Full-width forms become half-width (NFKC), HTML tags and entities and URLs are removed,
+    runs of spaces collapse, ASCII is lower-cased, and traditional characters become
+    simplified (``traditional=False`` turns that off). Line breaks are kept.
+
+    Examples
+    --------
+    >>> normalize("基層減負，ＡＰＰ太多 <b>http://x.cn/a</b>")
+    '基层减负,app太多'
+    """
+    if not text:
+        return ""
+    if "<" in text or "&" in text:
+        text = _TAG.sub(" ", html.unescape(text))
+    if "http" in text or "www." in text or "HTTP" in text:
+        text = _URL.sub(" ", text)
+    text = unicodedata.normalize("NFKC", text).lower()
+    if traditional:
+        text = _t2s().convert(text)
+    text = _SPACE.sub(" ", text)
+    text = _NEWLINES.sub("\n", text)
+    return text.strip()
+
+
+def split_paragraphs(text: str) -> list[str]:
+    """Split a document into non-empty paragraphs (one per line or blank-line block)."""
+    return [p.strip() for p in _PARAGRAPH.split(text) if p and p.strip()]
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split text into sentences at Chinese and Western end punctuation and line breaks."""
+    return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
