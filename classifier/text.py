@@ -40,7 +40,7 @@ def normalize(text: str, traditional: bool = True) -> str:
     if not text:
         return ""
     if "<" in text or "&" in text:
-        text = _TAG.sub(" ", html.unescape(text))
+        text = html.unescape(_TAG.sub(" ", text))
     if "http" in text or "www." in text or "HTTP" in text:
         text = _URL.sub(" ", text)
     text = unicodedata.normalize("NFKC", text).lower()

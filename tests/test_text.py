@@ -1,0 +1,29 @@
+import pytest
+
+from classifier.text import normalize, split_paragraphs, split_sentences
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("ＡＰＰ太多，打卡１２次", "app太多,打卡12次"),
+    ("基層幹部反映會議太多", "基层干部反映会议太多"),
+    ("<p>文山会海</p> 详见 https://example.cn/a?b=1 ", "文山会海 详见"),
+    ("  多个   空格\u3000全角  ", "多个 空格 全角"),
+    ("", ""),
+    ("&lt;通知&gt;", "<通知>"),
+])
+def test_normalize(raw, expected):
+    assert normalize(raw) == expected
+
+
+def test_normalize_can_keep_traditional():
+    assert normalize("會議", traditional=False) == "會議"
+
+
+def test_split_sentences_keeps_text():
+    text = "表格太多。会也多！怎么办？\n人手不够"
+    assert split_sentences(text) == ["表格太多。", "会也多！", "怎么办？", "人手不够"]
+
+
+def test_split_paragraphs():
+    text = "第一段\n\n第二段\n第三段"
+    assert split_paragraphs(text) == ["第一段", "第二段", "第三段"]
