@@ -168,9 +168,9 @@ class JianfuClassifier(ClassifierMixin, BaseEstimator):
         self.y_kind_ = kind
         segmenter = self.segmenter if self.segmenter is not None else default_segmenter()
         norm = [normalize(t, self.traditional) for t in X]
-        tokens = [segmenter.tokens(t) for t in norm]
+        tokens = [segmenter.cut(t) for t in norm]
         featurizer = Featurizer(self.word_ngrams, self.char_ngrams, self.min_df, self.char_weight)
-        Xf = featurizer.fit(norm, tokens).transform(norm, tokens)
+        Xf = featurizer.fit(norm, tokens, keep=segmenter.is_content).transform(norm, tokens)
 
         folds = list(self._folds(Y, multilabel))
         candidates = [(l, c) for l in GRID for c in GRID[l]

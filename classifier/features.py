@@ -15,7 +15,7 @@ two would be.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -129,11 +129,19 @@ class Featurizer:
         self.char_weight = char_weight
 
     # -- fitting -----------------------------------------------------------------------------
-    def fit(self, texts: Sequence[str], tokens: Sequence[Sequence[str]]) -> "Featurizer":
+    def fit(self, texts: Sequence[str], tokens: Sequence[Sequence[str]],
+            keep: Callable[[str], bool] | None = None) -> "Featurizer":
+        """Learn the vocabulary and IDF weights.
+
+        ``tokens`` are the segmenter's raw output; ``keep`` says which tokens are words (not
+        stopwords or punctuation). Tokens it rejects get no feature and act as gaps: word bigrams
+        never span them, so inference needs no per-token filtering.
+        """
         n = len(texts)
         if self.word_ngrams:
             df = Counter(w for toks in tokens for w in set(toks))
-            self.words_ = np.array(sorted(w for w, c in df.items() if c >= self.min_df), dtype=str)
+            self.words_ = np.array(sorted(w for w, c in df.items()
+                                          if c >= self.min_df and (keep is None or keep(w))), dtype=str)
         else:
             self.words_ = np.array([], dtype=str)
         self._word_index = {w: i for i, w in enumerate(self.words_.tolist())}

@@ -64,9 +64,14 @@ class Model:
 
     # -- the pipeline ----------------------------------------------------------------------
     def preprocess(self, texts: Sequence[str]) -> tuple[list[str], list[list[str]]]:
-        """Normalized texts and their tokens: the one place text enters the model."""
+        """Normalized texts and their raw tokens: the one place text enters the model.
+
+        Stopwords and punctuation stay in the token lists; they have no feature, so the
+        featurizer treats them as gaps.
+        """
         norm = [normalize(t, self.traditional) for t in texts]
-        return norm, [self.segmenter.tokens(t) for t in norm]
+        cut = self.segmenter.cut
+        return norm, [cut(t) for t in norm]
 
     def features(self, texts: Sequence[str]):
         """TF-IDF matrix (scipy CSR) of raw texts, for users who want the vectors."""

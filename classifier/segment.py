@@ -96,10 +96,13 @@ class Segmenter:
         """All tokens jieba produces for ``text``, punctuation and spaces included."""
         return _engine(self.backend, self.user_words)[1](text)
 
+    def is_content(self, token: str) -> bool:
+        """Whether ``token`` is a content word: not a stopword, not punctuation or whitespace."""
+        return token not in self.stopwords and _CONTENT.search(token) is not None
+
     def tokens(self, text: str) -> list[str]:
         """Content tokens: no stopwords, no punctuation or whitespace."""
-        stop = self.stopwords
-        return [t for t in self.cut(text) if t not in stop and _CONTENT.search(t)]
+        return [t for t in self.cut(text) if self.is_content(t)]
 
     def fingerprint(self) -> str:
         """A hash of the dictionary and stopwords, stored with models trained with them."""

@@ -12,6 +12,12 @@ from functools import lru_cache
 
 _TAG = re.compile(r"<[^>]{0,200}>")
 _URL = re.compile(r"(?:https?://|www\.)[^\s\u4e00-\u9fff]+", re.IGNORECASE)
+# Characters NFKC may change: Latin-1 symbols, general punctuation and letter-like forms,
+# enclosed numbers (①), CJK compatibility forms, full-width forms. Normalizing only these
+# runs gives the same result as normalizing the whole text, at a fraction of the cost for
+# Chinese text (most of which NFKC leaves alone).
+_COMPAT = re.compile(r"[\u00a0-\u00ff\u2000-\u2bff\u2e80-\u2fdf\u3000\u3200-\u33ff\uf900-\ufaff"
+                     r"\ufb00-\ufb4f\ufe10-\ufe6f\uff00-\uffef]+")
 _SPACE = re.compile(r"[ \t\u3000\xa0]+")
 _NEWLINES = re.compile(r"\s*\n\s*")
 _SENTENCE_END = re.compile(r"(?<=[。！？!?；;…])|\n")
@@ -43,7 +49,7 @@ def normalize(text: str, traditional: bool = True) -> str:
         text = html.unescape(_TAG.sub(" ", text))
     if "http" in text or "www." in text or "HTTP" in text:
         text = _URL.sub(" ", text)
-    text = unicodedata.normalize("NFKC", text).lower()
+    text = _COMPAT.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text).lower()
     if traditional:
         text = _t2s().convert(text)
     text = _SPACE.sub(" ", text)
