@@ -23,7 +23,7 @@ Examples
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
@@ -68,7 +68,14 @@ class LabelExplanation:
     evidence: list[Sentence]
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = {k: getattr(self, k) for k in ("code", "name", "predicted")}
+        d.update({k: round(float(getattr(self, k)), 4)
+                  for k in ("probability", "threshold", "decision", "intercept")})
+        d["up"] = [{"term": t.text, "contribution": round(t.contribution, 4), "count": t.count} for t in self.up]
+        d["down"] = [{"term": t.text, "contribution": round(t.contribution, 4), "count": t.count} for t in self.down]
+        d["evidence"] = [{"sentence": s.text, "start": int(s.start), "contribution": round(s.contribution, 4)}
+                         for s in self.evidence]
+        return d
 
 
 @dataclass
@@ -95,7 +102,8 @@ class Explanation:
     terms: list[str] = field(repr=False)
     term_counts: np.ndarray = field(repr=False)
     term_contributions: np.ndarray = field(repr=False)
-    sentences: list[Sentence] = field(repr=False)
+    sentences: list[str] = field(repr=False)
+    sentence_starts: list[int] = field(repr=False)
     sentence_contributions: np.ndarray = field(repr=False)
 
     def label(self, code: str, top: int = 5, evidence: int = 2) -> LabelExplanation:
@@ -107,8 +115,8 @@ class Explanation:
         down = [self._term(i, j) for i in order[::-1][:top] if c[i] < 0]
         s = self.sentence_contributions[:, j] if len(self.sentences) else np.zeros(0)
         best = [i for i in np.argsort(-s, kind="stable")[:evidence] if s[i] > 0]
-        ev = [Sentence(self.sentences[i].text, self.sentences[i].start, float(s[i])) for i in best]
-        return LabelExplanation(code, self.names.get(code, code), code in self.labels,
+        ev = [Sentence(self.sentences[i], self.sentence_starts[i], float(s[i])) for i in best]
+        return LabelExplanation(code, self.names.get(code, code), bool(code in self.labels),
                                 float(self.probability[j]), float(self.thresholds[j]),
                                 float(self.decision[j]), float(self.intercept[j]), up, down, ev)
 
@@ -166,12 +174,12 @@ def explain(model, text: str, threshold: float | None = None,
     np.add.at(term_contrib, index, unit_contrib)
     placed = np.array([start >= 0 for start, _, _ in units], bool)
     counts = np.bincount(index[placed], minlength=len(terms))
-    sentences, sent_contrib = _sentences(text, norm, model.traditional, units, unit_contrib,
+    sentences, starts, sent_contrib = _sentences(text, norm, model.traditional, units, unit_contrib,
                                          len(model.labels))
     return Explanation(text, labels, near, list(model.labels), dict(model.names),
                        np.asarray(model.intercept, np.float64), decision, proba, thresholds,
                        [model.featurizer.feature_name(c) for c in cols], contrib,
-                       terms, counts, term_contrib, sentences, sent_contrib)
+                       terms, counts, term_contrib, sentences, starts, sent_contrib)
 
 
 def _attribute(model, norm: str, tokens: list[str], cols: np.ndarray, contrib: np.ndarray):
@@ -191,12 +199,15 @@ def _attribute(model, norm: str, tokens: list[str], cols: np.ndarray, contrib: n
         if start < 0:
             continue
         pos = start + len(piece)
+        # the model's tokens are these pieces, or (older models) a filtered subsequence of them
+        # in which a dropped piece never equals the next kept token: greedy matching is exact
+        matched = len(kept) < len(tokens) and piece == tokens[len(kept)]
         if not any(ch.isalnum() for ch in piece):  # punctuation and space carry no feature
+            if matched:
+                kept.append(-1)
             continue
         unit_at[start:pos] = len(units)
-        # tokens is the filtered subsequence of the pieces: a dropped piece (a stopword,
-        # punctuation) can never equal the next kept token, so greedy matching is exact
-        if len(kept) < len(tokens) and piece == tokens[len(kept)]:
+        if matched:
             kept.append(len(units))
         units.append((start, pos, piece))
     aligned = len(kept) == len(tokens)
@@ -251,7 +262,7 @@ def _attribute(model, norm: str, tokens: list[str], cols: np.ndarray, contrib: n
 
 def _sentences(text: str, norm: str, traditional: bool, units, unit_contrib, n_labels: int):
     """Sentences of the original text and the summed contributions of the words in each."""
-    sentences, spans = [], []
+    sentences, starts, spans = [], [], []
     orig_pos = norm_pos = 0
     for s in split_sentences(text):
         start = text.find(s, orig_pos)
@@ -260,7 +271,8 @@ def _sentences(text: str, norm: str, traditional: bool, units, unit_contrib, n_l
         at = norm.find(ns, norm_pos) if ns else -1
         if at >= 0:
             norm_pos = at + len(ns)
-        sentences.append(Sentence(s, max(start, 0), 0.0))
+        sentences.append(s)
+        starts.append(max(start, 0))
         spans.append((at, at + len(ns)) if at >= 0 else (-1, -1))
     out = np.zeros((len(sentences), n_labels))
     located = [i for i, (a, _) in enumerate(spans) if a >= 0]  # in text order, not overlapping
@@ -271,7 +283,7 @@ def _sentences(text: str, norm: str, traditional: bool, units, unit_contrib, n_l
         k = np.searchsorted(starts, unit_start, side="right") - 1
         inside = (unit_start >= 0) & (k >= 0) & (unit_start < ends[np.maximum(k, 0)])
         np.add.at(out, np.array(located)[k[inside]], unit_contrib[inside])
-    return sentences, out
+    return sentences, starts, out
 
 
 # -- long documents --------------------------------------------------------------------------
