@@ -371,8 +371,13 @@ def _terms(terms: Sequence[Term]) -> str:
                      for t in terms) or "-"
 
 
-def format_explanation(e: Explanation, top: int = 5, evidence: int = 1, width: int = 80) -> str:
-    """A plain-text account of an :class:`Explanation` (what ``jianfu explain`` prints)."""
+def format_explanation(e: Explanation, top: int = 5, evidence: int = 1, width: int = 80,
+                       codes: Sequence[str] | None = None) -> str:
+    """A plain-text account of an :class:`Explanation` (what ``jianfu explain`` prints).
+
+    Shows the predicted labels and the near misses, or the labels ``codes`` (for instance the
+    labels a prediction got wrong) when given.
+    """
     head = e.text.replace("\n", " ")
     lines = [head[:width] + ("…" if len(head) > width else "") or "(empty text)"]
 
@@ -387,6 +392,10 @@ def format_explanation(e: Explanation, top: int = 5, evidence: int = 1, width: i
             shown = s.text if len(s.text) <= width else s.text[:width] + "…"
             lines.append(f"    evidence ({s.contribution:+.3f}): {shown}")
 
+    if codes is not None:
+        for code in codes:
+            block(code, "✔" if code in e.labels else "✘")
+        return "\n".join(lines)
     for code in e.labels:
         block(code, "✔")
     if not e.labels:
