@@ -50,7 +50,7 @@ def cli():
 
 
 def _register():
-    from classifier.cli import corpus, evaluate, explain, predict, tag, train  # noqa: F401  (commands register themselves)
+    from classifier.cli import corpus, evaluate, explain, models, predict, tag, train  # noqa: F401  (commands register themselves)
 
 
 def main(argv=None):
