@@ -53,6 +53,11 @@ def _fit_columns(X, Y: np.ndarray, loss: str, C: float, class_weight, random_sta
     return W, b
 
 
+def _fold_decisions(X, Y, train, test, loss, C, class_weight, random_state) -> np.ndarray:
+    W, b = _fit_columns(X[train], Y[train], loss, C, class_weight, random_state)
+    return X[test] @ W + b
+
+
 def _platt(scores: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """Sigmoid calibration ``p = 1 / (1 + exp(-(a s + b)))`` fitted on held-out scores."""
     if y.min() == y.max():
@@ -101,6 +106,9 @@ class JianfuClassifier(ClassifierMixin, BaseEstimator):
         Column names when ``y`` is an indicator matrix.
     names : dict or None
         Human-readable label names stored with the model.
+    n_jobs : int or None
+        Processes for cross-validation fits (``None``: 1, ``-1``: all cores). Results do not
+        depend on it.
     random_state : int
 
     Examples
@@ -114,7 +122,8 @@ class JianfuClassifier(ClassifierMixin, BaseEstimator):
 
     def __init__(self, loss="auto", C=None, word_ngrams=2, char_ngrams=(1, 3), min_df=2,
                  char_weight=1.0, class_weight=None, cv=config.CV_FOLDS, traditional=True,
-                 segmenter=None, labels=None, names=None, random_state=config.RANDOM_STATE):
+                 segmenter=None, labels=None, names=None, n_jobs=None,
+                 random_state=config.RANDOM_STATE):
         self.loss = loss
         self.C = C
         self.word_ngrams = word_ngrams
@@ -127,6 +136,7 @@ class JianfuClassifier(ClassifierMixin, BaseEstimator):
         self.segmenter = segmenter
         self.labels = labels
         self.names = names
+        self.n_jobs = n_jobs
         self.random_state = random_state
 
     # -- targets -----------------------------------------------------------------------------
@@ -172,15 +182,14 @@ class JianfuClassifier(ClassifierMixin, BaseEstimator):
         featurizer = Featurizer(self.word_ngrams, self.char_ngrams, self.min_df, self.char_weight)
         Xf = featurizer.fit(norm, tokens, keep=segmenter.is_content).transform(norm, tokens)
 
-        folds = list(self._folds(Y, multilabel))
+        folds = [(tr, te) for tr, te in self._folds(Y, multilabel)]
         candidates = [(l, c) for l in GRID for c in GRID[l]
                       if self.loss in ("auto", l)]
         if self.C is not None:
             candidates = sorted({(l, float(self.C)) for l, _ in candidates})
-        results = []
-        for loss, C in candidates:
-            S = self._cv_decisions(Xf, Y, folds, loss, C)
-            results.append((self._selection_score(S, Y, multilabel), loss, C, S))
+        decisions = self._cv_decisions(Xf, Y, folds, candidates)
+        results = [(self._selection_score(S, Y, multilabel), loss, C, S)
+                   for (loss, C), S in zip(candidates, decisions)]
         score, loss, C, S = max(results, key=lambda r: r[0])
         self.selection_ = [{"loss": l, "C": c, "score": round(s, 4)} for s, l, c, _ in results]
         self.best_params_ = {"loss": loss, "C": C}
@@ -226,12 +235,19 @@ class JianfuClassifier(ClassifierMixin, BaseEstimator):
                 pass
         return KFold(k, shuffle=True, random_state=self.random_state).split(np.zeros(n))
 
-    def _cv_decisions(self, X, Y, folds, loss, C) -> np.ndarray:
-        S = np.zeros(Y.shape)
-        for train, test in folds:
-            W, b = _fit_columns(X[train], Y[train], loss, C, self.class_weight, self.random_state)
-            S[test] = X[test] @ W + b
-        return S
+    def _cv_decisions(self, X, Y, folds, candidates) -> list[np.ndarray]:
+        """Held-out decision values of every candidate, fold fits spread over ``n_jobs`` processes."""
+        from joblib import Parallel, delayed
+
+        tasks = [(c, f) for c in range(len(candidates)) for f in range(len(folds))]
+        outs = Parallel(n_jobs=self.n_jobs)(
+            delayed(_fold_decisions)(X, Y, folds[f][0], folds[f][1], *candidates[c],
+                                     self.class_weight, self.random_state)
+            for c, f in tasks)
+        decisions = [np.zeros(Y.shape) for _ in candidates]
+        for (c, f), S in zip(tasks, outs):
+            decisions[c][folds[f][1]] = S
+        return decisions
 
     @staticmethod
     def _selection_score(S, Y, multilabel) -> float:

@@ -45,6 +45,14 @@ def test_training_is_deterministic():
     assert a.best_params_ == b.best_params_
 
 
+def test_parallel_cross_validation_gives_identical_model():
+    X, y = _data()
+    a = JianfuClassifier(cv=3, min_df=1, n_jobs=1).fit(X, y)
+    b = JianfuClassifier(cv=3, min_df=1, n_jobs=2).fit(X, y)
+    np.testing.assert_array_equal(a.model_.thresholds, b.model_.thresholds)
+    np.testing.assert_array_equal(a.predict_proba(X[:10]), b.predict_proba(X[:10]))
+
+
 def test_sklearn_contract_clone_and_grid_search():
     X, y = _data()
     clf = JianfuClassifier(loss="logistic", cv=2, min_df=1)

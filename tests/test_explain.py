@@ -130,3 +130,35 @@ def test_cli_predict_by_paragraph(run, tiny_model_dir):
     lines = [json.loads(l) for l in r.stdout.splitlines()]
     assert len(lines) == 2 and [p["index"] for p in lines[0]["paragraphs"]] == [0, 1]
     assert lines[0]["evidence"]["resource_shortage"]["paragraph"] == 1
+
+
+@pytest.mark.parametrize("params", [
+    {"word_ngrams": 1, "char_ngrams": None},
+    {"word_ngrams": 0, "char_ngrams": (2, 3)},
+    {"word_ngrams": 2, "char_ngrams": (1, 2), "char_weight": 0.5},
+])
+def test_sums_hold_for_every_feature_configuration(params):
+    from classifier.estimator import JianfuClassifier
+    from tests.conftest import tiny_examples
+
+    rows = tiny_examples()
+    model = JianfuClassifier(loss="logistic", C=10.0, cv=2, min_df=1, **params).fit(
+        [r["text"] for r in rows], [r["labels"] for r in rows]).model_
+    for text in TEXTS:
+        e = explain(model, text)
+        decision = model.decision_function([text])[0]
+        np.testing.assert_allclose(e.intercept + e.term_contributions.sum(0), decision, rtol=0, atol=1e-5)
+        assert e.labels == model.predict(text)[0].labels
+
+
+def test_single_label_model_near_misses_are_close_to_the_winner():
+    from classifier.estimator import JianfuClassifier
+
+    texts = ["表格太多天天填", "人手不够没人干活", "表格重复填报", "缺人缺编制", "会议太多", "经费不足"] * 4
+    y = ["formalism", "resource_shortage"] * 6 + ["formalism", "resource_shortage"] * 6
+    model = JianfuClassifier(loss="logistic", C=10, cv=2, min_df=1).fit(texts, y).model_
+    assert not model.multilabel
+    e = explain(model, "表格太多，人手也不够", margin=1.0)
+    assert e.labels == model.predict("表格太多，人手也不够")[0].labels and len(e.labels) == 1
+    assert e.near_misses == [c for c in model.labels if c not in e.labels]
+    assert explain(model, "表格太多，人手也不够", margin=0.0).near_misses == []

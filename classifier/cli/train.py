@@ -68,7 +68,7 @@ def train(data, output, text_column, taxonomy, loss, C, cv, min_examples, base, 
 
     tax = None if taxonomy == "none" else (taxonomy or config.TAXONOMY_FILE)
     result = train_files(list(data), text_column=text_column, taxonomy=tax, loss=loss or "auto", C=C,
-                         cv=cv or config.CV_FOLDS, min_examples=min_examples)
+                         cv=cv or config.CV_FOLDS, min_examples=min_examples, n_jobs=jobs)
     result.model.save(output, overwrite=force)
     if as_json:
         click.echo(json.dumps({"model": output, "rows": result.n_rows, "seconds": round(result.seconds, 2),
