@@ -36,6 +36,19 @@ def read_stopwords(path: str | Path) -> list[str]:
             if w.strip() and not w.startswith("#")]
 
 
+_default_rjieba_taken = False
+
+
+def _rjieba_instance(rjieba):
+    """rjieba's module-level segmenter for the first dictionary a process asks for (it is built
+    when rjieba is imported; a second one costs another dictionary load), a new one after that."""
+    global _default_rjieba_taken
+    if not _default_rjieba_taken:
+        _default_rjieba_taken = True
+        return rjieba.cut.__self__
+    return rjieba.Jieba()
+
+
 @lru_cache(maxsize=8)
 def _engine(backend: str, words: tuple[tuple[str, int | None, str | None], ...]):
     if backend in ("auto", "rjieba"):
@@ -45,7 +58,7 @@ def _engine(backend: str, words: tuple[tuple[str, int | None, str | None], ...])
             if backend == "rjieba":
                 raise
         else:
-            eng = rjieba.Jieba()
+            eng = _rjieba_instance(rjieba)
             for w, f, t in words:
                 eng.add_word(w, f, t)
             return "rjieba", lambda s: eng.cut(s, hmm=True)
