@@ -367,8 +367,9 @@ def _merge_headings(paragraphs: Sequence[str], max_len: int = 30) -> list[str]:
 # -- text output --------------------------------------------------------------------------------
 
 def _terms(terms: Sequence[Term]) -> str:
+    # a share that rounds to ±0.000 is noise to a reader
     return "  ".join(f"{t.text} {t.contribution:+.3f}" + (f"×{t.count}" if t.count > 1 else "")
-                     for t in terms) or "-"
+                     for t in terms if abs(t.contribution) >= 0.0005) or "-"
 
 
 def format_explanation(e: Explanation, top: int = 5, evidence: int = 1, width: int = 80,

@@ -91,3 +91,15 @@ def test_cli_evaluate_report(tiny_model_dir, tiny_train_file, tmp_path):
     assert "report written to" in r.stderr
     page = (tmp_path / "rep" / "index.html").read_text(encoding="utf-8")
     assert "Worst errors" in page and page.count("<div class=err>") <= 3
+
+
+def test_report_of_a_single_label_model_marks_argmax(tmp_path):
+    from classifier.estimator import JianfuClassifier
+
+    texts = ["表格太多天天填", "人手不够没人干活", "表格重复填报", "缺人缺编制", "会议太多", "经费不足"] * 4
+    y = ["formalism", "resource_shortage"] * 12
+    model = JianfuClassifier(loss="logistic", C=10, cv=2, min_df=1).fit(texts, y).model_
+    ev = write_report(model, ["会议缺人", "表格太多"], [["resource_shortage"], ["formalism"]], tmp_path)
+    assert not ev.multilabel and all(len(p) == 1 for p in ev.y_pred)
+    page = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert "<td>argmax</td>" in page and "resource_shortage" in page
