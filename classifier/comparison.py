@@ -97,7 +97,8 @@ def format_regressions(regs: Sequence[dict], tolerance: float) -> str:
             parts.append(f"{what} is missing from the candidate")
         else:
             parts.append(f"{what} F1 fell from {r['current_f1']:.4f} to {r['candidate_f1']:.4f} "
-                         f"(-{r['drop']:.4f}, more than the tolerance {tolerance:g}; {r['support']} texts)")
+                         f"(-{r['drop']:.4f}, more than the tolerance {tolerance:g}; "
+                         f"{r['support']} text{'s' if r['support'] != 1 else ''})")
     return "; ".join(parts)
 
 

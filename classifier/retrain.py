@@ -427,9 +427,15 @@ def _save(model, output: Path, overwrite: bool) -> Path:
     return model.save(output, overwrite=overwrite)
 
 
-def default_name() -> str:
-    """A registry name for a retrained model: ``retrained-YYYYmmdd-HHMMSS`` (local time)."""
-    return datetime.now().strftime("retrained-%Y%m%d-%H%M%S")
+def default_name(root: Path | None = None) -> str:
+    """A free registry name for a retrained model: ``retrained-YYYYmmdd-HHMMSS`` (local time),
+    with ``-2``, ``-3`` ... when that second is taken."""
+    root = root or config.models_dir()
+    stamp = datetime.now().strftime("retrained-%Y%m%d-%H%M%S")
+    name, n = stamp, 2
+    while (root / name).exists():
+        name, n = f"{stamp}-{n}", n + 1
+    return name
 
 
 def format_merge(merged: Merged, limit: int = 10) -> str:

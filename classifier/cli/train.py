@@ -42,10 +42,12 @@ from classifier.cli import cli
 @click.option("--promote", is_flag=True, help="With --base: make the candidate current if no label regressed.")
 @click.option("--tolerance", type=click.FloatRange(0, 1), default=None,
               help="With --promote: largest per-label F1 drop accepted [default: 0.02].")
+@click.option("-j", "--jobs", type=int, default=-1, show_default=True,
+              help="Processes for cross-validation (-1: all cores); results do not depend on it.")
 @click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
 @click.option("--json", "as_json", is_flag=True, help="Print the scores (and the comparison) as JSON.")
 def train(data, output, text_column, taxonomy, loss, C, cv, min_examples, base, base_data, holdout,
-          test_path, on_conflict, promote, tolerance, force, as_json):
+          test_path, on_conflict, promote, tolerance, jobs, force, as_json):
     """Train a model on DATA files (.jsonl, .csv, .tsv, .xlsx) and save it to OUTPUT.
 
     Multi-label unless every row has exactly one label. Prints cross-validated scores.
@@ -92,7 +94,7 @@ def _retrain(data, output, text_column, taxonomy, loss, C, cv, min_examples, bas
     if taxonomy == "none":
         raise click.UsageError("--taxonomy none cannot be used with --base (the base model's labels are the default)")
     root = config.models_dir()
-    output = Path(output) if output else root / default_name()
+    output = Path(output) if output else root / default_name(root)
     result = retrain(list(data), base, taxonomy=taxonomy, holdout=holdout,
                      test_path=None if test_path == "none" else test_path, on_conflict=on_conflict,
                      base_data=list(base_data) or None, text_column=text_column, min_examples=min_examples,
@@ -100,17 +102,23 @@ def _retrain(data, output, text_column, taxonomy, loss, C, cv, min_examples, bas
     tolerance = registry.DEFAULT_TOLERANCE if tolerance is None else tolerance
     regs = regressions(result.comparison, tolerance) if result.comparison else []
     in_registry = output.resolve().parent == root.resolve()
-    promoted = None
+    promoted = refusal = None
     if promote:
         if not in_registry:
             raise click.UsageError(f"--promote needs the candidate in the registry ({root}); leave out -o")
-        promoted = registry.promote(output.name, tolerance=tolerance)
+        try:
+            promoted = registry.promote(output.name, tolerance=tolerance)
+        except registry.PromotionRefused as e:
+            refusal = e  # reported after the comparison it is about
     if as_json:
         click.echo(json.dumps({"model": str(output), "base": result.base, "rows": result.n_rows,
                                "seconds": round(result.seconds, 2), "merge": result.merged.counts(),
                                "notes": result.notes, "cv_scores": result.model.meta.get("cv_scores"),
                                "comparison": result.comparison, "regressions": regs,
-                               "promoted": bool(promoted)}, ensure_ascii=False, default=str))
+                               "promoted": bool(promoted), "refused": str(refusal) if refusal else None},
+                              ensure_ascii=False, default=str))
+        if refusal:
+            raise refusal
         return
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
@@ -122,11 +130,16 @@ def _retrain(data, output, text_column, taxonomy, loss, C, cv, min_examples, bas
         click.echo("no held-out data (empty test split and --holdout 0): the models were not compared")
     else:
         click.echo(format_comparison(result.comparison))
-    name = output.name if in_registry else str(output)
     if promoted:
         click.echo(f"promoted: '{output.name}' is now the current model (was '{promoted['previous']}')")
+        return
+    if refusal:
+        raise refusal
+    if regs:
+        click.echo(f"promotion would be refused: {format_regressions(regs, tolerance)}.")
+    if not in_registry:
+        click.echo(f"to make it current, save it in the registry: leave out -o, or -o {root}/NAME")
     elif regs:
-        click.echo(f"promotion would be refused: {format_regressions(regs, tolerance)}")
-    elif in_registry:
-        click.echo(f"make it current with: jianfu models promote {name}")
-
+        click.echo(f"review the changed texts; to make it current anyway: jianfu models promote {output.name} --force")
+    else:
+        click.echo(f"make it current with: jianfu models promote {output.name}")
