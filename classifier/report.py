@@ -24,6 +24,7 @@ import io
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import cached_property
 from pathlib import Path
 from typing import Sequence
 
@@ -50,12 +51,12 @@ class Evaluation:
     scores: dict
     ids: list[str] = field(default_factory=list)
 
-    @property
+    @cached_property
     def Y(self) -> np.ndarray:
         """Gold indicator matrix, shape ``(n_texts, n_labels)``."""
         return indicator(self.y_true, self.labels)
 
-    @property
+    @cached_property
     def P(self) -> np.ndarray:
         """Predicted indicator matrix."""
         return indicator(self.y_pred, self.labels)
