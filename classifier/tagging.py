@@ -45,6 +45,7 @@ CHUNK_CHARS = 4_000_000
 #: Format version of the partial-output manifest; a resume across versions is refused.
 SPOOL_VERSION = 1
 BY = ("document", "paragraph")
+_ERRORS_SHOWN = 5
 
 
 @dataclass
@@ -251,7 +252,8 @@ def _prepare(rows: list[dict], first: int, text_column: str, max_chars: int) -> 
     return _Job(rows, first, texts, where, errors)
 
 
-def _batch(job: _Job, tagged: Tagged, codes: list[str], by_paragraph: bool, text_column: str) -> Batch:
+def _batch(job: _Job, tagged: Tagged, by_paragraph: bool, text_column: str) -> Batch:
+    """The output rows of a chunk; ``job.errors`` then holds each input row's error, if any."""
     n = len(job.rows)
     if not by_paragraph:
         labels, scores, paras, errors = [[]] * n, [None] * n, [None] * n, job.errors
@@ -280,6 +282,8 @@ def _batch(job: _Job, tagged: Tagged, codes: list[str], by_paragraph: bool, text
             rec[text_column] = text
             ok = para.errors[k] is None
             _append(out, rec, para.labels[k] if ok else [], para_scores[k] if ok else None, para.errors[k])
+            if not ok and job.errors[i] is None:  # the document fails with its paragraph
+                job.errors[i] = f"paragraph {k + 1}: {para.errors[k]}"
     return out
 
 
@@ -364,28 +368,15 @@ def tag_file(model, input_path: str | Path, output_path: str | Path, text_column
         from classifier import load
 
         model = load(model)
-    to_stdout = str(output_path) == "-"
     out_fmt = output_format(output_path)
-    out = None if to_stdout else Path(output_path)
-    if out is not None:
-        if out.is_dir():
-            raise JianfuError(f"{out} is a directory; give an output file name")
-        if not out.parent.is_dir():
-            raise JianfuError(f"cannot write {out}: folder {out.parent} does not exist")
-        if str(input_path) != "-" and Path(input_path).resolve() == out.resolve():
-            raise JianfuError("the output would overwrite the input; give another output file")
-        if out.exists() and not force:
-            raise JianfuError(f"{out} exists; use --force to overwrite it")
-    elif resume:
-        raise JianfuError("--resume needs an output file; stdout cannot be resumed")
+    out = _check_output(input_path, output_path, force, resume)
     by_paragraph = by == "paragraph"
     source = open_source(input_path, input_format, encoding=encoding, sheet=sheet,
                          text_column=text_column, chunk_size=chunk_size)
     if source.columns is not None and source.columns and text_column not in source.columns:
         raise JianfuError(f"{source.name}: no '{text_column}' column (found: {', '.join(source.columns)}); "
                           f"name the text column with --text-column")
-    codes = list(model.labels)
-    writer = make_writer(out_fmt, codes, by_paragraph, source.columns, source.arrow_schema)
+    writer = make_writer(out_fmt, model.labels, by_paragraph, source.columns, source.arrow_schema)
     manifest = {"spool": SPOOL_VERSION, "input": source.fingerprint, "input format": source.format,
                 "encoding": source.encoding, "sheet": sheet, "text column": text_column, "by": by,
                 "output format": out_fmt, "max chars": max_chars, "model": _model_fingerprint(model)}
@@ -417,17 +408,13 @@ def tag_file(model, input_path: str | Path, output_path: str | Path, text_column
     pending: deque = deque()
 
     def finish(job: _Job, result: _Pending) -> None:
-        batch = _batch(job, result.result(), codes, by_paragraph, text_column)
+        batch = _batch(job, result.result(), by_paragraph, text_column)
         failed = [i for i, e in enumerate(job.errors) if e is not None]
-        if by_paragraph:  # a document fails when its text or any of its paragraphs failed
-            failed = sorted({r["row"] - job.first for r, e in zip(batch.rows, batch.errors) if e is not None})
-        for i in failed[: max(0, 5 - len(summary.errors))]:
+        for i in failed[: max(0, _ERRORS_SHOWN - len(summary.errors))]:
             where = f"row {job.first + i}"
             if id_column and job.rows[i].get(id_column) not in (None, ""):
                 where += f" ({id_column} {job.rows[i][id_column]})"
-            message = job.errors[i] or next(e for r, e in zip(batch.rows, batch.errors)
-                                            if e is not None and r["row"] == job.first + i)
-            summary.errors.append((where, message))
+            summary.errors.append((where, job.errors[i]))
         if spool is not None:
             spool.commit(batch, len(job.rows), len(failed))
         else:
@@ -468,6 +455,24 @@ def tag_file(model, input_path: str | Path, output_path: str | Path, text_column
     summary.tagged = summary.rows - summary.failed
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _check_output(input_path, output_path, force: bool, resume: bool) -> Path | None:
+    """The output file (``None`` for stdout), once it is known that it can be written."""
+    if str(output_path) == "-":
+        if resume:
+            raise JianfuError("--resume needs an output file; stdout cannot be resumed")
+        return None
+    out = Path(output_path)
+    if out.is_dir():
+        raise JianfuError(f"{out} is a directory; give an output file name")
+    if not out.parent.is_dir():
+        raise JianfuError(f"cannot write {out}: folder {out.parent} does not exist")
+    if str(input_path) != "-" and Path(input_path).resolve() == out.resolve():
+        raise JianfuError("the output would overwrite the input; give another output file")
+    if out.exists() and not force:
+        raise JianfuError(f"{out} exists; use --force to overwrite it")
+    return out
 
 
 def _check_text_field(rows: list[dict], text_column: str, name: str) -> None:

@@ -403,3 +403,16 @@ def test_spool_refuses_to_resume_another_run(tmp_path):
     spool.start({"input": "a", "by": "document"})
     with pytest.raises(JianfuError, match="different by, input"):
         Spool(tmp_path / "out.jsonl", make_writer("jsonl", CODES)).resume({"input": "b", "by": "paragraph"})
+
+
+def test_xlsx_output_goes_on_in_a_new_sheet_when_one_is_full(tmp_path, monkeypatch):
+    import openpyxl
+
+    import classifier.io.writers as writers
+
+    monkeypatch.setattr(writers, "_EXCEL_ROWS_MAX", 3)  # a header and two rows per sheet
+    out = assemble(tmp_path, "xlsx", [batch([{"text": str(i)} for i in range(5)])])
+    wb = openpyxl.load_workbook(out, read_only=True)
+    assert wb.sheetnames == ["tags", "tags (2)", "tags (3)"]
+    sheets = [[r[0] for r in ws.iter_rows(values_only=True)] for ws in wb.worksheets]
+    assert sheets == [["text", "0", "1"], ["text", "2", "3"], ["text", "4"]]

@@ -36,6 +36,7 @@ OUTPUT_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".xlsx":
 _ENCODE = json.JSONEncoder(ensure_ascii=False, default=str).encode
 _ILLEGAL_XML = re.compile(r"[\000-\010\013\014\016-\037\ud800-\udfff]")
 _EXCEL_CELL_MAX = 32767
+_EXCEL_ROWS_MAX = 1_048_576
 _ROW_GROUP_ROWS = 32768
 
 
@@ -213,7 +214,12 @@ class CsvWriter(PartWriter):
 
 
 class XlsxWriter(PartWriter):
-    """Parts are JSON lines of cell values; the workbook is written once, streaming, at the end."""
+    """Parts are JSON lines of cell values; the workbook is written once, streaming, at the end.
+
+    Rows beyond Excel's 1,048,576 per sheet go on in sheets ``tags (2)``, ``tags (3)`` …; text
+    longer than Excel's 32,767 characters per cell is cut there (ending with …); text starting
+    with ``=`` stays text, not a formula; control characters XML cannot hold become U+FFFD.
+    """
 
     ext = ".jsonl"
 
@@ -232,9 +238,15 @@ class XlsxWriter(PartWriter):
         union = _union(cols for _, cols in parts)
         n_res = len(self.result_columns)
         wb = openpyxl.Workbook(write_only=True)
-        ws = wb.create_sheet("tags")
-        ws.freeze_panes = "A2"
-        ws.append(union + self.result_columns)
+        header = union + self.result_columns
+
+        def new_sheet():
+            ws = wb.create_sheet("tags" if not wb.worksheets else f"tags ({len(wb.worksheets) + 1})")
+            ws.freeze_panes = "A2"
+            ws.append(header)
+            return ws
+
+        ws, n = new_sheet(), 1
         for path, cols in parts:
             where = None if cols == union else [union.index(c) for c in cols]
             with open(path, encoding="utf-8") as src:
@@ -255,7 +267,10 @@ class XlsxWriter(PartWriter):
                                 v = WriteOnlyCell(ws, v)
                                 v.data_type = "s"
                             values[i] = v
+                    if n == _EXCEL_ROWS_MAX:  # a sheet is full: go on in the next one
+                        ws, n = new_sheet(), 1
                     ws.append(values)
+                    n += 1
             if progress:
                 progress(1)
         wb.save(out)
