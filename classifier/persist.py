@@ -120,7 +120,7 @@ def save_model(model: Model, path: str | Path, overwrite: bool = False) -> Path:
         arrays = {name: getattr(model, name) for name in _MODEL_ARRAYS}
         arrays["coef"] = np.ascontiguousarray(arrays["coef"], dtype=np.float32)
         arrays.update(model.featurizer.arrays())
-        np.savez_compressed(tmp / ARRAYS, **arrays)
+        np.savez(tmp / ARRAYS, **arrays)  # uncompressed: loads without a decompression pause
         (tmp / USER_DICT).write_text(
             "".join(f"{w} {f or ''} {t or ''}".rstrip() + "\n" for w, f, t in model.segmenter.user_words),
             encoding="utf-8")
