@@ -362,3 +362,20 @@ def test_default_names_never_reuse_a_directory(tmp_path):
     (tmp_path / first).mkdir()
     second = default_name(tmp_path)
     assert second.startswith("retrained-") and second != first and not (tmp_path / second).exists()
+
+
+def test_moved_base_data_is_found_in_the_data_directory_by_its_hash(tiny_model_dir, tiny_train_file, tmp_path,
+                                                                   monkeypatch):
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    meta = read_meta(tiny_model_dir)
+    meta["training_data"]["sources"][0]["path"] = "/elsewhere/on/the/training/machine/tiny.jsonl"
+    monkeypatch.setattr(config, "DATA_DIR", data_dir)
+    with pytest.raises(DataError, match="is not found"):
+        base_examples(meta)
+    shutil.copy(tiny_train_file, data_dir / "tiny.jsonl")
+    rows, sources, notes = base_examples(meta)
+    assert len(rows) == 72 and notes == [] and sources[0]["path"] == str((data_dir / "tiny.jsonl").resolve())
+    (data_dir / "tiny.jsonl").write_text("{}\n", encoding="utf-8")  # same name, other content: not taken
+    with pytest.raises(DataError, match="is not found"):
+        base_examples(meta)
