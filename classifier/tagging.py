@@ -373,9 +373,10 @@ def tag_file(model, input_path: str | Path, output_path: str | Path, text_column
     by_paragraph = by == "paragraph"
     source = open_source(input_path, input_format, encoding=encoding, sheet=sheet,
                          text_column=text_column, chunk_size=chunk_size)
-    if source.columns is not None and source.columns and text_column not in source.columns:
-        raise JianfuError(f"{source.name}: no '{text_column}' column (found: {', '.join(source.columns)}); "
-                          f"name the text column with --text-column")
+    for option, column in (("--text-column", text_column), ("--id-column", id_column)):
+        if column is not None and source.columns and column not in source.columns:
+            raise JianfuError(f"{source.name}: no '{column}' column (found: {', '.join(source.columns)}); "
+                              f"name the column with {option}")
     writer = make_writer(out_fmt, model.labels, by_paragraph, source.columns, source.arrow_schema)
     manifest = {"spool": SPOOL_VERSION, "input": source.fingerprint, "input format": source.format,
                 "encoding": source.encoding, "sheet": sheet, "text column": text_column, "by": by,
@@ -396,7 +397,10 @@ def tag_file(model, input_path: str | Path, output_path: str | Path, text_column
     if source.columns is None and first:
         _check_text_field(first, text_column, source.name)
     if spool is not None and not done:
-        spool.start(manifest)
+        try:
+            spool.start(manifest)
+        except OSError as e:
+            raise JianfuError(f"cannot write in {out.parent}: {e.strerror or e}") from None
     if id_column is None and (source.columns is not None and "id" in source.columns
                               or source.columns is None and first and "id" in first[0]):
         id_column = "id"
@@ -443,6 +447,9 @@ def tag_file(model, input_path: str | Path, output_path: str | Path, text_column
         if isinstance(e, BrokenProcessPool):
             raise JianfuError("a worker process died (out of memory?); the rows tagged so far are kept: "
                               "run the same command with --resume, perhaps with fewer --jobs") from None
+        if isinstance(e, OSError) and not isinstance(e, BrokenPipeError):
+            kept = "; the rows tagged so far are kept: fix it and run again with --resume" if spool else ""
+            raise JianfuError(f"{e.filename or 'input/output'}: {e.strerror or e}{kept}") from None
         raise
     tagger.close()
     bar.close()

@@ -55,6 +55,7 @@ def test_some_rows_failed_exits_3_and_says_which(run, tmp_path):
     (["{csv}", "-o", "out.txt"], "name the output .jsonl, .csv, .xlsx or .parquet"),
     (["{csv}", "-o", "out.csv", "--text-column", "body"], "no 'body' column (found: id, text)"),
     (["{csv}", "-o", "-", "--resume"], "stdout cannot be resumed"),
+    (["{csv}", "-o", "out.csv", "--id-column", "编号"], "no '编号' column (found: id, text); name the column with --id-column"),
 ])
 def test_run_failures_exit_1(run, csv_in, tmp_path, monkeypatch, args, message):
     monkeypatch.chdir(tmp_path)

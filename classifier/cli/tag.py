@@ -72,7 +72,11 @@ def tag(ctx, input_path, output_path, model, text_column, id_column, input_forma
             click.echo("interrupted: the rows tagged so far are kept; run the same command with "
                        "--resume to continue", err=True)
         ctx.exit(130)
-    except BrokenPipeError:  # the reader of stdout went away (e.g. '| head')
+    except BrokenPipeError:  # the reader of stdout went away (e.g. '| head'): stop quietly
+        import os
+        import sys
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         ctx.exit(EXIT_ERROR)
     if not quiet:
         click.echo(format_summary(summary), err=True)
