@@ -220,6 +220,8 @@ def retrain(new_paths: Sequence[str | Path], base: str | Path | None = None,
     if not 0 <= holdout < 1:
         raise DataError(f"--holdout must be at least 0 and below 1, not {holdout}")
     start = time.perf_counter()
+    if output is not None:
+        _check_output(Path(output), overwrite)  # before training, which can take minutes
     base_path = registry.resolve(base)
     base_model = load_model(base_path)
     tax = _taxonomy(taxonomy, base_model)
@@ -263,7 +265,7 @@ def retrain(new_paths: Sequence[str | Path], base: str | Path | None = None,
     out = RetrainResult(model, base_name, merged, comparison, result.n_rows, time.perf_counter() - start,
                         notes=notes)
     if output is not None:
-        out.path = _save(model, Path(output), overwrite)
+        out.path = model.save(output, overwrite=overwrite)
     return out
 
 
@@ -272,14 +274,16 @@ def _brief(s: dict) -> dict:
             "per_label_f1": {c: m["f1"] for c, m in s["per_label"].items()}}
 
 
-def _save(model, output: Path, overwrite: bool) -> Path:
+def _check_output(output: Path, overwrite: bool) -> None:
     from classifier import registry
+    from classifier.errors import ModelFileError
 
     root = config.models_dir()
     if output.resolve().parent == root.resolve() and output.name == registry.current_name(root):
-        raise DataError(f"{output} is the current model; models in the registry are never changed in "
-                        f"place (running processes and rollback rely on it): choose another name")
-    return model.save(output, overwrite=overwrite)
+        raise ModelFileError(f"{output} is the current model; models in the registry are never changed in "
+                             f"place (running processes and rollback rely on it): choose another name")
+    if output.exists() and not overwrite:
+        raise ModelFileError(f"{output} already exists; choose another name, or overwrite it with --force")
 
 
 def default_name(root: Path | None = None) -> str:

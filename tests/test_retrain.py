@@ -14,7 +14,7 @@ from classifier import config, registry
 from classifier.cli import _register, cli
 from classifier.comparison import compare, format_comparison, format_regressions, regressions
 from classifier.dataset import Example, data_hash
-from classifier.errors import DataError
+from classifier.errors import DataError, ModelFileError
 from classifier.persist import load_model, read_meta
 from classifier.retrain import base_examples, format_merge, merge, retrain
 
@@ -290,10 +290,15 @@ def test_holdout_leaving_too_few_examples_says_so(setup):
         retrain([few], "base", taxonomy=setup["taxonomy"], test_path=setup["test"])
 
 
-def test_the_current_model_is_never_overwritten(setup):
-    with pytest.raises(DataError, match="is the current model"):
+def test_the_current_model_is_never_overwritten(setup, monkeypatch):
+    import classifier.training
+
+    monkeypatch.setattr(classifier.training, "train_examples", None)  # the check comes before training
+    with pytest.raises(ModelFileError, match="is the current model"):
         retrain([setup["new"]], "base", taxonomy=setup["taxonomy"], test_path=setup["test"],
                 output=setup["root"] / "base", overwrite=True)
+    with pytest.raises(ModelFileError, match="already exists; choose another name, or overwrite it with --force"):
+        retrain([setup["new"]], "base", output=setup["root"])
 
 
 def test_parameters_can_be_overridden(setup):
