@@ -4,8 +4,10 @@ Each refusal test rewrites the checksums in meta.json after tampering, as an att
 both files would, so that it is the file's *content* that gets refused and not the checksum.
 """
 import json
+import os
 import pickle
 import shutil
+import stat
 import warnings
 from pathlib import Path
 
@@ -76,9 +78,12 @@ def test_meta_records_versions_data_and_creation_time(tiny_model_dir, tiny_train
     assert meta["params"]["min_df"] == 1
 
 
-def test_saved_directory_is_not_private(tiny_model_dir):
-    # a service account running the tagging jobs must be able to read models trained by analysts
-    assert tiny_model_dir.stat().st_mode & 0o055 == 0o055 or tiny_model_dir.stat().st_mode & 0o077 == 0
+def test_saved_directory_follows_the_umask(tiny_model_dir):
+    # not private like a mkdtemp directory: a service account running the tagging jobs must be
+    # able to read models trained by analysts
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(tiny_model_dir.stat().st_mode) == 0o777 & ~umask
 
 
 def test_save_refuses_existing_directory_unless_overwrite(tiny_model, tiny_model_dir, tmp_path):
