@@ -110,9 +110,11 @@ def _predict_isolated(model, texts: Sequence[str]) -> Tagged:
     return Tagged(labels, scores, errors)
 
 
-def tag_texts(model, texts: Sequence[str], by_paragraph: bool = False) -> Tagged:
-    """Tag ``texts`` whole (with, per text, which paragraphs carry each label), or with
-    ``by_paragraph`` each of their paragraphs (:func:`classifier.text.split_paragraphs`)."""
+def tag_texts(model, texts: Sequence[str], by_paragraph: bool = False, paragraphs: bool = True) -> Tagged:
+    """Tag ``texts`` whole (with, unless not ``paragraphs``, which of their paragraphs carry each
+    label), or with ``by_paragraph`` each of their paragraphs (:func:`classifier.text.split_paragraphs`)."""
+    if not (by_paragraph or paragraphs):
+        return _predict_isolated(model, texts)
     splits = [split_paragraphs(t) for t in texts]
     if by_paragraph:
         flat = _predict_isolated(model, [p for ps in splits for p in ps])
@@ -151,15 +153,15 @@ def _init_worker(model) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _work(texts: list[str], by_paragraph: bool) -> Tagged:
-    return tag_texts(_MODEL, texts, by_paragraph)
+def _work(texts: list[str], by_paragraph: bool, paragraphs: bool) -> Tagged:
+    return tag_texts(_MODEL, texts, by_paragraph, paragraphs)
 
 
 class _Pending:
     """A chunk's result: from a worker, or computed here when asked for (a single chunk)."""
 
-    def __init__(self, model, texts, by_paragraph):
-        self.args = (model, texts, by_paragraph)
+    def __init__(self, model, texts, by_paragraph, paragraphs):
+        self.args = (model, texts, by_paragraph, paragraphs)
         self.future = None
 
     def result(self) -> Tagged:
@@ -172,19 +174,20 @@ class _Tagger:
     """Hands chunks to ``jobs`` worker processes, started only once a second chunk exists (a
     small input is tagged here, without the cost of starting processes)."""
 
-    def __init__(self, model, jobs: int):
+    def __init__(self, model, jobs: int, by_paragraph: bool, paragraphs: bool):
         self.model, self.jobs, self.pool = model, jobs, None
+        self.options = (by_paragraph, paragraphs)
         self.unsent: list[_Pending] = []
         self.window = 1 if jobs == 1 else 2 * jobs
 
-    def submit(self, texts: list[str], by_paragraph: bool) -> _Pending:
-        p = _Pending(self.model, texts, by_paragraph)
+    def submit(self, texts: list[str]) -> _Pending:
+        p = _Pending(self.model, texts, *self.options)
         if self.jobs > 1:
             self.unsent.append(p)
             if len(self.unsent) > 1 or self.pool is not None:
                 self._start()
                 for q in self.unsent:
-                    q.future = self.pool.submit(_work, q.args[1], by_paragraph)
+                    q.future = self.pool.submit(_work, q.args[1], *self.options)
                 self.unsent = []
         return p
 
@@ -262,7 +265,9 @@ def _batch(job: _Job, tagged: Tagged, by_paragraph: bool, text_column: str) -> B
             if tagged.errors[j] is not None:
                 errors[i] = tagged.errors[j]
                 continue
-            labels[i], scores[i], paras[i] = tagged.labels[j], rows_scores[j], tagged.paragraphs[j]
+            labels[i], scores[i] = tagged.labels[j], rows_scores[j]
+            if tagged.paragraphs:
+                paras[i] = tagged.paragraphs[j]
         return Batch(job.rows, labels, scores, paras, errors)
     out = Batch([], [], [], [], [])
     which = dict(zip(job.where, range(len(job.where))))
@@ -320,7 +325,8 @@ def _progress_bar(show: bool, total: int | None, initial: int, desc: str, unit: 
 def tag_file(model, input_path: str | Path, output_path: str | Path, text_column: str = "text",
              id_column: str | None = None, force: bool = False, *, input_format: str | None = None,
              encoding: str | None = None, sheet: str | None = None, by: str = "document",
-             jobs: int | None = None, resume: bool = False, max_chars: int = MAX_CHARS,
+             paragraphs: bool = True, jobs: int | None = None, resume: bool = False,
+             max_chars: int = MAX_CHARS,
              chunk_size: int = config.CHUNK_SIZE, progress: bool | None = None) -> TagSummary:
     """Tag every row of ``input_path`` and write it, with its labels and scores, to ``output_path``.
 
@@ -342,6 +348,10 @@ def tag_file(model, input_path: str | Path, output_path: str | Path, text_column
         the sheet of a workbook (a name, or a number from 1).
     by : {"document", "paragraph"}
         One output row per input row, or one per paragraph (with ``row`` and ``paragraph``).
+    paragraphs : bool
+        With ``by="document"``, say which paragraphs of each document carry each label (the
+        ``paragraphs`` column); ``False`` leaves the column out and skips that work, which
+        doubles the cost of multi-paragraph texts.
     jobs : int, optional
         Worker processes (default: every core).
     resume : bool
@@ -377,10 +387,11 @@ def tag_file(model, input_path: str | Path, output_path: str | Path, text_column
         if column is not None and source.columns and column not in source.columns:
             raise JianfuError(f"{source.name}: no '{column}' column (found: {', '.join(source.columns)}); "
                               f"name the column with {option}")
-    writer = make_writer(out_fmt, model.labels, by_paragraph, source.columns, source.arrow_schema)
+    writer = make_writer(out_fmt, model.labels, by_paragraph, source.columns, source.arrow_schema,
+                         paragraphs=paragraphs)
     manifest = {"spool": SPOOL_VERSION, "input": source.fingerprint, "input format": source.format,
                 "encoding": source.encoding, "sheet": sheet, "text column": text_column, "by": by,
-                "output format": out_fmt, "max chars": max_chars, "model": _model_fingerprint(model)}
+                "output format": out_fmt, "paragraphs": paragraphs, "max chars": max_chars, "model": _model_fingerprint(model)}
     spool = None if out is None else Spool(out, writer)
     done = []
     if spool is not None and spool.exists():
@@ -407,7 +418,7 @@ def tag_file(model, input_path: str | Path, output_path: str | Path, text_column
 
     show = sys.stderr.isatty() if progress is None else progress
     bar = _progress_bar(show, source.estimate_rows() if show else None, skip, "tagging", " rows")
-    tagger = _Tagger(model, jobs or default_jobs())
+    tagger = _Tagger(model, jobs or default_jobs(), by_paragraph, paragraphs)
     stdout = None if out is not None else getattr(sys.stdout, "buffer", sys.stdout)
     pending: deque = deque()
 
@@ -434,7 +445,7 @@ def tag_file(model, input_path: str | Path, output_path: str | Path, text_column
         for chunk in itertools.chain([first] if first else [], chunks):
             job = _prepare(chunk, number, text_column, max_chars)
             number += len(chunk)
-            pending.append((job, tagger.submit(job.texts, by_paragraph)))
+            pending.append((job, tagger.submit(job.texts)))
             while len(pending) >= tagger.window:
                 finish(*pending.popleft())
         while pending:

@@ -289,6 +289,17 @@ def test_one_row_per_paragraph(model, tmp_path):
     assert (summary.rows, summary.failed, summary.output_rows) == (3, 1, 5)
 
 
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_no_paragraphs_column_when_not_wanted(model, tmp_path, fmt):
+    doc = f"{TEXTS[0]}\n\n{TEXTS[1]}"
+    src = write_jsonl(tmp_path / "in.jsonl", [{"id": "a", "text": doc}])
+    tag_file(model, src, tmp_path / f"with.{fmt}", progress=False)
+    tag_file(model, src, tmp_path / f"without.{fmt}", paragraphs=False, jobs=2, progress=False)
+    with_, without = read_back(tmp_path / f"with.{fmt}")[0], read_back(tmp_path / f"without.{fmt}")[0]
+    assert "paragraphs" in with_ and "paragraphs" not in without
+    assert without == {k: v for k, v in with_.items() if k != "paragraphs"}
+
+
 def test_progress_bar_only_when_asked(model, tmp_path, capsys):
     src = write_jsonl(tmp_path / "in.jsonl", many(12))
     tag_file(model, src, tmp_path / "a.jsonl", chunk_size=5, progress=True)

@@ -31,6 +31,9 @@ def format_summary(s) -> str:
 @click.option("--sheet", default=None, help="Workbook sheet: a name, or a number from 1 (default: the first).")
 @click.option("--by", type=click.Choice(["document", "paragraph"]), default="document", show_default=True,
               help="One output row per input row, or one per paragraph (with 'row' and 'paragraph').")
+@click.option("--paragraphs/--no-paragraphs", default=True, show_default=True,
+              help="Say which paragraphs of each document carry each label ('paragraphs' column); "
+                   "--no-paragraphs is faster on texts of several paragraphs.")
 @click.option("-j", "--jobs", type=click.IntRange(1), default=None, help="Worker processes (default: every core).")
 @click.option("--max-chars", type=click.IntRange(1), default=None,
               help="Texts longer than this get an error instead of labels (default: 1,000,000).")
@@ -39,7 +42,7 @@ def format_summary(s) -> str:
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
 @click.pass_context
 def tag(ctx, input_path, output_path, model, text_column, id_column, input_format, encoding, sheet, by,
-        jobs, max_chars, resume, force, quiet):
+        paragraphs, jobs, max_chars, resume, force, quiet):
     """Tag every row of INPUT and write it to OUTPUT with labels and scores.
 
     \b
@@ -64,8 +67,8 @@ def tag(ctx, input_path, output_path, model, text_column, id_column, input_forma
 
     try:
         summary = tag_file(load(model), input_path, output_path, text_column, id_column, force,
-                           input_format=input_format, encoding=encoding, sheet=sheet, by=by, jobs=jobs,
-                           resume=resume, max_chars=max_chars or MAX_CHARS,
+                           input_format=input_format, encoding=encoding, sheet=sheet, by=by,
+                           paragraphs=paragraphs, jobs=jobs, resume=resume, max_chars=max_chars or MAX_CHARS,
                            progress=False if quiet else None)
     except KeyboardInterrupt:
         if output_path != "-":

@@ -171,6 +171,7 @@ def _clean(fields: list[str]) -> list[str]:
 
 
 def _undecodable(where: str, encoding: str) -> str:
+    encoding = encoding.removesuffix("-sig")
     return (f"{where}: bytes that are not valid {encoding} (shown as \ufffd); "
             f"if the whole file looks wrong, give its encoding with --encoding")
 

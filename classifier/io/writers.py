@@ -15,7 +15,7 @@ paragraphs   object {code: [1, 3]}        ``code:1,3;code:2`` (Parquet: a map)
 error        message or null              message or empty
 ============ ============================ =========================================
 
-``paragraphs`` is left out with ``--by paragraph``, which puts ``row`` and ``paragraph`` first.
+``paragraphs`` is left out with ``--no-paragraphs`` and with ``--by paragraph``, which puts ``row`` and ``paragraph`` first.
 Input columns with these names are replaced.
 """
 from __future__ import annotations
@@ -92,18 +92,21 @@ class PartWriter:
         The input's columns when known before reading (speeds up finding each chunk's columns).
     arrow_schema : pyarrow.Schema or None
         A Parquet input's schema, whose column types a Parquet output keeps.
+    paragraphs : bool
+        Write the ``paragraphs`` column (document rows only).
     """
 
     ext = ".part"
 
     def __init__(self, codes: Sequence[str], by_paragraph: bool = False, columns: list[str] | None = None,
-                 arrow_schema=None):
+                 arrow_schema=None, paragraphs: bool = True):
         self.codes = list(codes)
         self.by_paragraph = by_paragraph
+        self.with_paragraphs = paragraphs and not by_paragraph
         self.known = columns
         self.arrow_schema = arrow_schema
         self.score_columns = [f"score_{c}" for c in self.codes]
-        self.result_columns = (["labels"] + self.score_columns + ([] if by_paragraph else ["paragraphs"])
+        self.result_columns = (["labels"] + self.score_columns + (["paragraphs"] if self.with_paragraphs else [])
                                + ["error"])
         self.reserved = set(self.result_columns) | {"scores"}
 
@@ -134,7 +137,7 @@ class PartWriter:
     def tabular_rows(self, batch: Batch, columns: list[str]):
         """Each row as a list of cell values for ``columns`` + the result columns."""
         blank = [None] * len(self.codes)
-        doc = not self.by_paragraph
+        doc = self.with_paragraphs
         for row, labels, scores, paras, err in zip(batch.rows, batch.labels, batch.scores,
                                                     batch.paragraphs, batch.errors):
             values = [_cell(row.get(c)) for c in columns]
@@ -151,7 +154,7 @@ class JsonlWriter(PartWriter):
 
     def lines(self, batch: Batch) -> str:
         """The batch as JSONL text (also what ``-o -`` prints)."""
-        out, codes, doc = [], self.codes, not self.by_paragraph
+        out, codes, doc = [], self.codes, self.with_paragraphs
         for row, labels, scores, paras, err in zip(batch.rows, batch.labels, batch.scores,
                                                     batch.paragraphs, batch.errors):
             row["labels"] = labels
@@ -303,7 +306,7 @@ class ParquetWriter(PartWriter):
         for j, name in enumerate(self.score_columns):
             arrays.append(pa.array([None if s is None else s[j] for s in batch.scores], pa.float64()))
             fields.append(name)
-        if not self.by_paragraph:
+        if self.with_paragraphs:
             arrays.append(pa.array([p or {} for p in batch.paragraphs],
                                    pa.map_(pa.string(), pa.list_(pa.int32()))))
             fields.append("paragraphs")
@@ -392,6 +395,6 @@ WRITERS = {"jsonl": JsonlWriter, "csv": CsvWriter, "xlsx": XlsxWriter, "parquet"
 
 
 def make_writer(fmt: str, codes: Sequence[str], by_paragraph: bool = False, columns=None,
-                arrow_schema=None) -> PartWriter:
+                arrow_schema=None, paragraphs: bool = True) -> PartWriter:
     """The :class:`PartWriter` for output format ``fmt``."""
-    return WRITERS[fmt](codes, by_paragraph, columns, arrow_schema)
+    return WRITERS[fmt](codes, by_paragraph, columns, arrow_schema, paragraphs)
