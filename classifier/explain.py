@@ -323,7 +323,7 @@ def predict_paragraphs(model, text: str, threshold: float | None = None,
     >>> doc = predict_paragraphs(classifier.load(), open("article.txt").read())  # doctest: +SKIP
     >>> doc.labels, doc.evidence["formalism"]["sentence"]                          # doctest: +SKIP
     """
-    paragraphs = _merge_headings(split_paragraphs("" if text is None else str(text)))
+    paragraphs = split_paragraphs("" if text is None else str(text))
     if not paragraphs:
         return DocumentPrediction(text, [], {c: 0.0 for c in model.labels}, [], {})
     proba = model.predict_proba(paragraphs)
@@ -344,24 +344,6 @@ def predict_paragraphs(model, text: str, threshold: float | None = None,
                           "sentence": sentence, "terms": [t.text for t in best.up]}
     return DocumentPrediction(text, labels, {c: round(float(s), 4) for c, s in zip(model.labels, doc)},
                               preds, evidence)
-
-
-def _merge_headings(paragraphs: Sequence[str], max_len: int = 30) -> list[str]:
-    """Join each heading (a short line without end punctuation) to the paragraph after it.
-
-    A heading such as ``(二)信息不对称`` says what its paragraph is about but is no evidence
-    on its own; tagged alone, its one or two words decide the label.
-    """
-    out, pending = [], []
-    for p in paragraphs:
-        if len(p) <= max_len and not p.endswith(("。", "！", "？", "!", "?", "；", ";", "…", ".")):
-            pending.append(p)
-            continue
-        out.append("\n".join(pending + [p]))
-        pending = []
-    if pending:
-        out.append("\n".join(pending))
-    return out
 
 
 # -- text output --------------------------------------------------------------------------------

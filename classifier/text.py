@@ -57,9 +57,34 @@ def normalize(text: str, traditional: bool = True) -> str:
     return text.strip()
 
 
-def split_paragraphs(text: str) -> list[str]:
-    """Split a document into non-empty paragraphs (one per line or blank-line block)."""
-    return [p.strip() for p in _PARAGRAPH.split(text) if p and p.strip()]
+_END_PUNCTUATION = ("。", "！", "？", "!", "?", "；", ";", "…", ".")
+
+
+def split_paragraphs(text: str, heading_chars: int = 30) -> list[str]:
+    """Split a document into non-empty paragraphs (one per line or blank-line block).
+
+    A heading (a line of at most ``heading_chars`` characters without end punctuation, such as
+    ``(二)信息不对称`` or a message's title) is joined to the paragraph after it: it says what
+    the paragraph is about but is no evidence on its own. ``heading_chars=0`` keeps every line.
+
+    Examples
+    --------
+    >>> split_paragraphs("二、存在的问题\n表格太多，会议太多。\n\n人手不足。")
+    ['二、存在的问题\n表格太多，会议太多。', '人手不足。']
+    """
+    out, pending = [], []
+    for p in _PARAGRAPH.split(text):
+        p = p.strip() if p else ""
+        if not p:
+            continue
+        if len(p) <= heading_chars and not p.endswith(_END_PUNCTUATION):
+            pending.append(p)
+            continue
+        out.append("\n".join(pending + [p]))
+        pending = []
+    if pending:
+        out.append("\n".join(pending))
+    return out
 
 
 def split_sentences(text: str) -> list[str]:

@@ -6,7 +6,8 @@ import pytest
 from click.testing import CliRunner
 
 from classifier.cli import _register, cli
-from classifier.explain import _merge_headings, explain, format_explanation, predict_paragraphs
+from classifier.text import split_paragraphs
+from classifier.explain import explain, format_explanation, predict_paragraphs
 
 _register()
 
@@ -87,7 +88,7 @@ def test_to_dict_is_json_and_format_names_every_shown_label(tiny_model):
 
 
 def test_headings_join_the_paragraph_they_head():
-    assert _merge_headings(["一、问题", "(一)任务过重", "基层任务多。", "结尾。", "附录"]) == [
+    assert split_paragraphs("一、问题\n(一)任务过重\n基层任务多。\n结尾。\n附录") == [
         "一、问题\n(一)任务过重\n基层任务多。", "结尾。", "附录"]
 
 

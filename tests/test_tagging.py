@@ -9,8 +9,9 @@ from classifier.tagging import tag_file, tag_texts
 from tests.test_io import make_pdf, read_back
 
 LABELS = ["formalism", "information_asymmetry", "resource_shortage", "task_overload"]
-TEXTS = ["每周要填七八张表，数据还都差不多，填完就没人看", "社区只有三个人，要服务八千多居民，根本忙不过来",
-         "县里的政策下来前没人来问过我们", "一年到头加班加点，周末也要值班", "小区门口路灯坏了，希望尽快维修"]
+# sentences end in punctuation, so that as lines of a document they are paragraphs, not headings
+TEXTS = ["每周要填七八张表，数据还都差不多，填完就没人看。", "社区只有三个人，要服务八千多居民，根本忙不过来。",
+         "县里的政策下来前没人来问过我们。", "一年到头加班加点，周末也要值班。", "小区门口路灯坏了，希望尽快维修。"]
 
 
 @pytest.fixture(scope="module")

@@ -26,4 +26,7 @@ def test_split_sentences_keeps_text():
 
 def test_split_paragraphs():
     text = "第一段\n\n第二段\n第三段"
-    assert split_paragraphs(text) == ["第一段", "第二段", "第三段"]
+    assert split_paragraphs(text) == ["第一段\n第二段\n第三段"]  # short lines are headings
+    assert split_paragraphs(text, heading_chars=0) == ["第一段", "第二段", "第三段"]
+    long = "这是一个足够长的段落，用来说明正文不会被当成标题合并到下一段里面去。"
+    assert split_paragraphs(f"标题\n{long}\n\n{long}") == [f"标题\n{long}", long]
