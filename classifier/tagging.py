@@ -1,7 +1,7 @@
 """Batch tagging of files: streamed in chunks, spread over processes, nothing lost.
 
-:func:`tag_file` reads the input a chunk at a time (:mod:`classifier.io.readers`), sends each
-chunk's texts to a pool of worker processes that each hold the model, takes the results back in
+:func:`tag_file` reads the input a chunk at a time (:mod:`classifier.io.readers`,
+:mod:`classifier.io.chunks`), sends each chunk's texts to a pool of worker processes that each hold the model, takes the results back in
 input order, and commits each chunk as a part of the partial output (:mod:`classifier.io.spool`),
 which becomes the output file when every row is done. Memory holds a few chunks per worker,
 whatever the input's size.
@@ -25,13 +25,14 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from classifier import config
 from classifier.errors import JianfuError
-from classifier.io.readers import BadRow, open_source
+from classifier.io.chunks import Job, check_text_field, chunks, prepare, to_batch
+from classifier.io.readers import open_source
 from classifier.io.spool import Spool
 from classifier.io.writers import Batch, make_writer, output_format
 from classifier.model import Model
@@ -39,9 +40,6 @@ from classifier.text import split_paragraphs
 
 #: Longest text tagged, in characters (about 500 pages); longer rows get an error.
 MAX_CHARS = 1_000_000
-#: A chunk also ends when its texts reach this many characters, so that long documents do not
-#: make chunks (and memory) huge.
-CHUNK_CHARS = 4_000_000
 #: Format version of the partial-output manifest; a resume across versions is refused.
 SPOOL_VERSION = 1
 BY = ("document", "paragraph")
@@ -209,97 +207,6 @@ class _Tagger:
 
 
 # -- the main process: read, check, dispatch, collect, write -----------------------------------
-@dataclass
-class _Job:
-    rows: list[dict]
-    first: int                   # 1-based number of the chunk's first input row
-    texts: list[str]
-    where: list[int]             # texts[j] is the text of rows[where[j]]
-    errors: list[str | None]
-
-
-def _chunks(rows: Iterable[dict], size: int, text_column: str) -> Iterator[list[dict]]:
-    chunk, chars = [], 0
-    for row in rows:
-        chunk.append(row)
-        text = row.get(text_column)
-        if text.__class__ is str:
-            chars += len(text)
-        if len(chunk) >= size or chars >= CHUNK_CHARS:
-            yield chunk
-            chunk, chars = [], 0
-    if chunk:
-        yield chunk
-
-
-def _prepare(rows: list[dict], first: int, text_column: str, max_chars: int) -> _Job:
-    texts, where, errors = [], [], [None] * len(rows)
-    for i, row in enumerate(rows):
-        if row.__class__ is BadRow:
-            errors[i] = row.error
-            continue
-        text = row.get(text_column)
-        if text.__class__ is not str:
-            if text is None or text != text:  # missing, null, or a float NaN
-                errors[i] = "empty text" if text_column in row else f"no '{text_column}' field"
-                continue
-            text = str(text)
-        if not text or text.isspace():
-            errors[i] = "empty text"
-        elif len(text) > max_chars:
-            errors[i] = (f"text too long: {len(text):,} characters, more than the {max_chars:,} "
-                         f"allowed (--max-chars)")
-        else:
-            texts.append(text)
-            where.append(i)
-    return _Job(rows, first, texts, where, errors)
-
-
-def _batch(job: _Job, tagged: Tagged, by_paragraph: bool, text_column: str) -> Batch:
-    """The output rows of a chunk; ``job.errors`` then holds each input row's error, if any."""
-    n = len(job.rows)
-    if not by_paragraph:
-        labels, scores, paras, errors = [[]] * n, [None] * n, [None] * n, job.errors
-        rows_scores = tagged.scores.tolist()
-        for j, i in enumerate(job.where):
-            if tagged.errors[j] is not None:
-                errors[i] = tagged.errors[j]
-                continue
-            labels[i], scores[i] = tagged.labels[j], rows_scores[j]
-            if tagged.paragraphs:
-                paras[i] = tagged.paragraphs[j]
-        return Batch(job.rows, labels, scores, paras, errors)
-    out = Batch([], [], [], [], [])
-    which = dict(zip(job.where, range(len(job.where))))
-    for i, row in enumerate(job.rows):
-        number = job.first + i
-        j = which.get(i)
-        if j is None:
-            rec = {"row": number, "paragraph": None, **row}
-            rec.update(row=number, paragraph=None)
-            _append(out, rec, [], None, job.errors[i])
-            continue
-        para = tagged.paragraphs[j]
-        para_scores = para.scores.tolist()
-        for k, text in enumerate(split_paragraphs(job.texts[j])):
-            rec = {"row": number, "paragraph": k + 1, **row}
-            rec.update(row=number, paragraph=k + 1)
-            rec[text_column] = text
-            ok = para.errors[k] is None
-            _append(out, rec, para.labels[k] if ok else [], para_scores[k] if ok else None, para.errors[k])
-            if not ok and job.errors[i] is None:  # the document fails with its paragraph
-                job.errors[i] = f"paragraph {k + 1}: {para.errors[k]}"
-    return out
-
-
-def _append(batch: Batch, row: dict, labels: list[str], scores: list[float] | None, error: str | None) -> None:
-    batch.rows.append(row)
-    batch.labels.append(labels)
-    batch.scores.append(scores)
-    batch.paragraphs.append(None)
-    batch.errors.append(error)
-
-
 def _model_fingerprint(model) -> str:
     h = hashlib.sha256("\n".join(model.labels).encode())
     for name in ("coef", "intercept", "calib_a", "calib_b", "thresholds"):
@@ -403,10 +310,10 @@ def tag_file(model, input_path: str | Path, output_path: str | Path, text_column
     skip = sum(p.rows_in for p in done)
     summary = TagSummary(str(input_path), str(output_path), rows=skip, resumed=skip,
                          failed=sum(p.failed for p in done), output_rows=sum(p.rows_out for p in done))
-    chunks = _chunks(itertools.islice(source.rows, skip, None), chunk_size, text_column)
-    first = next(chunks, [])
+    todo = chunks(itertools.islice(source.rows, skip, None), chunk_size, text_column)
+    first = next(todo, [])
     if source.columns is None and first:
-        _check_text_field(first, text_column, source.name)
+        check_text_field(first, text_column, source.name)
     if spool is not None and not done:
         try:
             spool.start(manifest)
@@ -422,8 +329,8 @@ def tag_file(model, input_path: str | Path, output_path: str | Path, text_column
     stdout = None if out is not None else getattr(sys.stdout, "buffer", sys.stdout)
     pending: deque = deque()
 
-    def finish(job: _Job, result: _Pending) -> None:
-        batch = _batch(job, result.result(), by_paragraph, text_column)
+    def finish(job: Job, result: _Pending) -> None:
+        batch = to_batch(job, result.result(), by_paragraph, text_column)
         failed = [i for i, e in enumerate(job.errors) if e is not None]
         for i in failed[: max(0, _ERRORS_SHOWN - len(summary.errors))]:
             where = f"row {job.first + i}"
@@ -442,8 +349,8 @@ def tag_file(model, input_path: str | Path, output_path: str | Path, text_column
 
     try:
         number = skip + 1
-        for chunk in itertools.chain([first] if first else [], chunks):
-            job = _prepare(chunk, number, text_column, max_chars)
+        for chunk in itertools.chain([first] if first else [], todo):
+            job = prepare(chunk, number, text_column, max_chars)
             number += len(chunk)
             pending.append((job, tagger.submit(job.texts)))
             while len(pending) >= tagger.window:
@@ -491,13 +398,3 @@ def _check_output(input_path, output_path, force: bool, resume: bool) -> Path | 
     if out.exists() and not force:
         raise JianfuError(f"{out} exists; use --force to overwrite it")
     return out
-
-
-def _check_text_field(rows: list[dict], text_column: str, name: str) -> None:
-    """Refuse a JSONL input where no row of the first chunk has the text field: the option is
-    wrong, and every row would fail."""
-    readable = [r for r in rows if r.__class__ is not BadRow]
-    if readable and not any(text_column in r for r in readable):
-        found = ", ".join(dict.fromkeys(k for r in readable[:100] for k in r))
-        raise JianfuError(f"{name}: no '{text_column}' field in the first {len(rows)} rows (found: {found}); "
-                          f"name the text field with --text-column")
