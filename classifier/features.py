@@ -115,7 +115,7 @@ class Featurizer:
         Weight of the (separately L2-normalized) character block relative to the word block.
     """
 
-    def __init__(self, word_ngrams: int = 2, char_ngrams: tuple[int, int] | None = (1, 3),
+    def __init__(self, word_ngrams: int = 2, char_ngrams: tuple[int, int] | None = (1, 2),
                  min_df: int = 2, char_weight: float = 1.0):
         if word_ngrams not in (0, 1, 2):
             raise ValueError("word_ngrams must be 0, 1 or 2")

@@ -1,3 +1,4 @@
+import re
 import json
 
 import pytest
@@ -51,6 +52,14 @@ def test_rjieba_agrees_with_jieba_on_corpus():
     ref = Segmenter.from_files(config.USER_DICT_FILE, config.STOPWORDS_FILE, backend="jieba")
     assert fast.engine == "rjieba" and ref.engine == "jieba"
     norm = [normalize(t) for t in texts]
-    differ = [t for t in norm if fast.tokens(t) != ref.tokens(t)]
-    # identical except, rarely, inside ASCII runs; allow at most 1% of texts to differ
-    assert len(differ) <= max(1, len(norm) // 100), differ[:3]
+    han = re.compile(r"[\u3400-\u9fff]")
+
+    def chinese(tokens):
+        return [t for t in tokens if han.search(t)]
+
+    # jieba splits ASCII runs at '-' and similar ("jc-2024-05"), rjieba keeps them whole; the
+    # Chinese tokens, which carry the categories, must agree on (nearly) every text
+    differ = [t for t in norm if chinese(fast.tokens(t)) != chinese(ref.tokens(t))]
+    assert len(differ) <= max(1, len(norm) // 200), differ[:3]
+    ascii_free = [t for t in norm if not re.search(r"[0-9a-z]", t)]
+    assert all(fast.tokens(t) == ref.tokens(t) for t in ascii_free[:500])
