@@ -13,8 +13,8 @@ from pathlib import Path
 
 __version__ = "0.1.0"
 
-__all__ = ["load", "train", "train_examples", "Model", "Prediction", "JianfuClassifier",
-           "JianfuError", "__version__"]
+__all__ = ["load", "train", "train_examples", "tag_file", "explain", "evaluate", "Model",
+           "Prediction", "JianfuClassifier", "JianfuError", "__version__"]
 
 from classifier.errors import JianfuError
 from classifier.model import Model, Prediction
@@ -38,4 +38,13 @@ def __getattr__(name):
         from classifier import training
 
         return getattr(training, name)
+    if name == "tag_file":
+        from classifier.tagging import tag_file
+
+        return tag_file
+    if name in ("explain", "report", "evaluate", "registry", "retrain"):
+        # submodules: ``classifier.explain.explain(model, text)``, ``classifier.report.write_report``…
+        import importlib
+
+        return importlib.import_module(f"classifier.{name}")
     raise AttributeError(name)
