@@ -14,6 +14,7 @@ two would be.
 """
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from typing import Callable, Sequence
 
@@ -199,10 +200,10 @@ class Featurizer:
 
     def _word_ids(self, tokens: Sequence[Sequence[str]]) -> tuple[np.ndarray, np.ndarray]:
         """Document index and word id of every in-vocabulary token (-1 marks a gap)."""
-        get = self._word_index.get
-        lengths = np.fromiter((len(t) for t in tokens), dtype=np.int64, count=len(tokens))
-        ids = np.fromiter((get(w, -1) for toks in tokens for w in toks), dtype=np.int64,
-                          count=int(lengths.sum()))
+        lengths = np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens))
+        # map over a C-level dict.get: no Python frame per token
+        ids = np.fromiter(map(self._word_index.get, itertools.chain.from_iterable(tokens), itertools.repeat(-1)),
+                          dtype=np.int64, count=int(lengths.sum()))
         rows = np.repeat(np.arange(len(tokens), dtype=np.int64), lengths)
         return rows, ids
 
@@ -236,8 +237,11 @@ class Featurizer:
             parts_c.append(pos[found] + self.n_word_features)
         rows = np.concatenate(parts_r) if parts_r else np.zeros(0, np.int64)
         cols = np.concatenate(parts_c) if parts_c else np.zeros(0, np.int64)
-        nf = np.int64(max(self.n_features, 1))
-        uniq, counts = np.unique(rows * nf + cols, return_counts=True)
+        nf = max(self.n_features, 1)
+        # one key per (row, column); 32-bit keys when they fit sort three times faster
+        dtype = np.int32 if len(texts) * nf < 2**31 else np.int64
+        uniq, counts = np.unique(rows.astype(dtype) * dtype(nf) + cols.astype(dtype), return_counts=True)
+        uniq = uniq.astype(np.int64)
         rows, cols = uniq // nf, uniq % nf
         vals = (1.0 + np.log(counts)).astype(np.float32) * self.idf_[cols]
         block = (cols >= self.n_word_features).astype(np.int64)
