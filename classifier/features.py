@@ -81,10 +81,22 @@ def decode_char_key(key: int) -> str:
     return "".join(reversed(chars))
 
 
-def _lookup(vocab: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Positions of ``keys`` in the sorted ``vocab`` and a mask of those found."""
+#: Above this many keys a lookup goes through a hash table (pandas' index engine), about three
+#: times faster than binary search on a large vocabulary; below it, binary search, which needs
+#: no pandas import (a single prediction stays quick to start).
+HASH_LOOKUP_MIN_KEYS = 20_000
+
+
+def _lookup(vocab: np.ndarray, keys: np.ndarray, index=None) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of ``keys`` in the sorted ``vocab`` and a mask of those found.
+
+    ``index`` is a callable returning a ``pandas.Index`` over ``vocab``, used for large batches.
+    """
     if len(vocab) == 0 or len(keys) == 0:
         return np.zeros(len(keys), np.int64), np.zeros(len(keys), bool)
+    if index is not None and len(keys) >= HASH_LOOKUP_MIN_KEYS:
+        pos = index().get_indexer(keys)
+        return pos, pos >= 0
     pos = np.searchsorted(vocab, keys)
     pos = np.minimum(pos, len(vocab) - 1)
     return pos, vocab[pos] == keys
@@ -169,6 +181,18 @@ class Featurizer:
         self.n_documents_ = n
         return self
 
+    def _index(self, name: str):
+        """A function returning (and caching) a pandas hash index over one of the key arrays."""
+        def get():
+            cache = self.__dict__.setdefault("_indexes", {})
+            if name not in cache:
+                import pandas as pd
+
+                keys = self.bigram_keys_ if name == "bigram" else self.char_keys_[self._n_uni:]
+                cache[name] = pd.Index(keys)
+            return cache[name]
+        return get
+
     def _lookup_chars(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Like :func:`_lookup` on ``char_keys_``; single characters (keys below 2**21, the head
         of the sorted vocabulary) are found by direct indexing, a third of the keys at a
@@ -185,7 +209,7 @@ class Featurizer:
         pos[single] = table[keys[single].astype(np.int64)]
         multi = ~single & (keys >= np.uint64(1 << _BITS))
         if multi.any():
-            p, f = _lookup(self.char_keys_[self._n_uni:], keys[multi])
+            p, f = _lookup(self.char_keys_[self._n_uni:], keys[multi], self._index("char_multi"))
             pos[multi] = np.where(f, p + self._n_uni, -1)
         found = pos >= 0
         return pos, found
@@ -224,7 +248,7 @@ class Featurizer:
             wrows, wids = self._word_ids(tokens)
             if self.word_ngrams == 2:
                 brows, bkeys = self._bigram_keys(wrows, wids)
-                pos, found = _lookup(self.bigram_keys_, bkeys)
+                pos, found = _lookup(self.bigram_keys_, bkeys, self._index("bigram"))
                 parts_r.append(brows[found])
                 parts_c.append(pos[found] + len(self.words_))
             known = wids >= 0

@@ -65,3 +65,18 @@ def test_arrays_roundtrip():
 def test_bad_parameters(bad):
     with pytest.raises(ValueError):
         Featurizer(**bad)
+
+
+def test_hash_lookup_for_large_batches_matches_binary_search(monkeypatch):
+    import classifier.features as features
+
+    texts = ["表格太多天天填报", "会议一个接一个", "人手不足经费短缺", "数据不共享重复录入"] * 5
+    tokens = [list(t) for t in texts]
+    f = Featurizer(word_ngrams=2, char_ngrams=(1, 2), min_df=1).fit(texts, tokens)
+    probe = texts + ["从未见过的字词组合", "填报会议经费"]
+    probe_tokens = [list(t) for t in probe]
+    monkeypatch.setattr(features, "HASH_LOOKUP_MIN_KEYS", 10**9)
+    binary = f.transform(probe, probe_tokens)
+    monkeypatch.setattr(features, "HASH_LOOKUP_MIN_KEYS", 0)
+    hashed = f.transform(probe, probe_tokens)
+    assert (binary != hashed).nnz == 0 and binary.nnz > 0
