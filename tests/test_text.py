@@ -30,3 +30,13 @@ def test_split_paragraphs():
     assert split_paragraphs(text, heading_chars=0) == ["第一段", "第二段", "第三段"]
     long = "这是一个足够长的段落，用来说明正文不会被当成标题合并到下一段里面去。"
     assert split_paragraphs(f"标题\n{long}\n\n{long}") == [f"标题\n{long}", long]
+
+
+@pytest.mark.parametrize("text", [
+    "（一）任务过重：１２３ＡＢＣ，“材料”…… ①②③ ㈠ ㎡ ℃ ﬁ Ⅻ ⼈ 豈 ︰\u3000x",
+    "基层减负，ＡＰＰ太多！！！表格填报＃５＋２＃",
+])
+def test_fast_compatibility_mapping_equals_nfkc(text):
+    import unicodedata
+
+    assert normalize(text, traditional=False) == " ".join(unicodedata.normalize("NFKC", text).lower().split())
