@@ -46,6 +46,36 @@ def _t2s():
     return opencc.OpenCC("t2s")
 
 
+@lru_cache(maxsize=1)
+def _compat_arrays():
+    """A code point → code point array for the one-to-one NFKC mappings of the basic plane (a
+    vectorized lookup: ``str.translate`` goes through a Python dict per character), and a
+    pattern for the characters that expand to several (``…`` → ``...``)."""
+    import numpy as np
+
+    single = np.arange(0x10000, dtype=np.uint32)
+    multi = []
+    for cp, rep in _compat_table().items():
+        if len(rep) == 1 and ord(rep) < 0x10000:
+            single[cp] = ord(rep)
+        else:
+            multi.append(re.escape(chr(cp)))
+    return single, re.compile("[" + "".join(multi) + "]")
+
+
+def _to_compatible(text: str) -> str:
+    """NFKC of the compatibility characters of ``text`` (see :data:`_COMPAT_BLOCKS`)."""
+    import numpy as np
+
+    single, multi = _compat_arrays()
+    if multi.search(text):
+        return text.translate(_compat_table())
+    cps = np.frombuffer(text.encode("utf-32-le"), dtype="<u4")
+    if cps.max() >= 0x10000:
+        return text.translate(_compat_table())
+    return single[cps].tobytes().decode("utf-32-le")
+
+
 def normalize(text: str, traditional: bool = True) -> str:
     """Return ``text`` in one canonical form.
 
@@ -65,7 +95,7 @@ def normalize(text: str, traditional: bool = True) -> str:
     if "http" in text or "www." in text or "HTTP" in text:
         text = _URL.sub(" ", text)
     if _COMPAT.search(text):
-        text = text.translate(_compat_table())
+        text = _to_compatible(text)
     text = text.lower()
     if traditional:
         text = _t2s().convert(text)
