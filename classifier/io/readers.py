@@ -274,6 +274,11 @@ def _jsonl(path: str, encoding: str | None) -> Source:
 
 
 def _jsonl_rows(path: str, enc: str) -> Iterator[dict]:
+    # orjson parses UTF-8 bytes directly, several times faster than json; what it refuses and
+    # json accepts (lone surrogate escapes, NaN, huge integers) goes to json
+    import orjson
+
+    fast = enc.replace("_", "-").lower() in ("utf-8", "utf8")
     loads = json.loads
     with _binary_input(path) as f:
         for n, raw in enumerate(f, 1):
@@ -281,6 +286,15 @@ def _jsonl_rows(path: str, enc: str) -> Iterator[dict]:
                 raw = raw[3:]
             if not raw.strip():
                 continue
+            if fast:
+                try:
+                    rec = orjson.loads(raw)
+                except orjson.JSONDecodeError:
+                    pass
+                else:
+                    if rec.__class__ is dict:
+                        yield rec
+                        continue
             try:
                 line = raw.decode(enc)
             except UnicodeDecodeError:

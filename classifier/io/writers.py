@@ -34,6 +34,17 @@ from classifier.errors import JianfuError
 OUTPUT_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".xlsx": "xlsx", ".parquet": "parquet"}
 
 _ENCODE = json.JSONEncoder(ensure_ascii=False, default=str).encode
+
+
+def _encode(row: dict) -> str:
+    """One JSON line: orjson (several times faster), or json for what orjson refuses (lone
+    surrogates, non-string keys, integers beyond 64 bits)."""
+    import orjson
+
+    try:
+        return orjson.dumps(row, default=str).decode("utf-8")
+    except (orjson.JSONEncodeError, TypeError):
+        return _ENCODE(row)
 _ILLEGAL_XML = re.compile(r"[\000-\010\013\014\016-\037\ud800-\udfff]")
 _EXCEL_CELL_MAX = 32767
 _EXCEL_ROWS_MAX = 1_048_576
@@ -162,7 +173,7 @@ class JsonlWriter(PartWriter):
             if doc:
                 row["paragraphs"] = paras or {}
             row["error"] = err
-            out.append(_ENCODE(row))
+            out.append(_encode(row))
         out.append("")
         return "\n".join(out)
 
