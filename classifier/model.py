@@ -106,18 +106,19 @@ class Model:
     def labels_from_proba(self, proba: np.ndarray, threshold: float | None = None,
                           k: int | None = None) -> list[list[str]]:
         """Label lists from probabilities; ``threshold`` overrides the per-label ones, ``k`` caps."""
-        out = []
-        for p in proba:
-            order = np.argsort(-p, kind="stable")
-            if self.multilabel or threshold is not None:
-                th = self.thresholds if threshold is None else np.full(len(p), threshold)
-                chosen = [i for i in order if p[i] >= th[i]]
-            else:
-                chosen = list(order[:1])
-            if k is not None:
-                chosen = chosen[:k]
-            out.append([self.labels[i] for i in chosen])
-        return out
+        if len(proba) == 0:
+            return []
+        order = np.argsort(-proba, axis=1, kind="stable")
+        if self.multilabel or threshold is not None:
+            th = self.thresholds if threshold is None else np.full(proba.shape[1], threshold)
+            keep = np.take_along_axis(proba >= th, order, axis=1)
+        else:
+            keep = np.zeros(proba.shape, bool)
+            keep[:, 0] = True
+        if k is not None:
+            keep[:, k:] = False
+        labels = self.labels
+        return [[labels[i] for i, ok in zip(o, kp) if ok] for o, kp in zip(order.tolist(), keep.tolist())]
 
     def predict(self, texts: str | Sequence[str], threshold: float | None = None,
                 k: int | None = None) -> list[Prediction]:

@@ -113,7 +113,7 @@ def tag_texts(model, texts: Sequence[str], by_paragraph: bool = False, paragraph
     label), or with ``by_paragraph`` each of their paragraphs (:func:`classifier.text.split_paragraphs`)."""
     if not (by_paragraph or paragraphs):
         return _predict_isolated(model, texts)
-    splits = [split_paragraphs(t) for t in texts]
+    splits = [split_paragraphs(t) if "\n" in t else [t.strip()] if t.strip() else [] for t in texts]
     if by_paragraph:
         flat = _predict_isolated(model, [p for ps in splits for p in ps])
         out, start = Tagged([], np.zeros((0, len(model.labels))), [], []), 0
