@@ -47,6 +47,16 @@ def _t2s():
 
 
 @lru_cache(maxsize=1)
+def _traditional():
+    """A pattern matching the characters OpenCC's t2s changes (about 3,800), so that the
+    conversion runs only on texts that contain one: most input is simplified already."""
+    chars = [chr(c) for c in range(0x3400, 0x4DC0)] + [chr(c) for c in range(0x4E00, 0xA000)]
+    converted = _t2s().convert("\n".join(chars)).split("\n")
+    changed = [a for a, b in zip(chars, converted) if a != b]
+    return re.compile("[" + "".join(changed) + "]")
+
+
+@lru_cache(maxsize=1)
 def _compat_arrays():
     """A code point → code point array for the one-to-one NFKC mappings of the basic plane (a
     vectorized lookup: ``str.translate`` goes through a Python dict per character), and a
@@ -97,7 +107,7 @@ def normalize(text: str, traditional: bool = True) -> str:
     if _COMPAT.search(text):
         text = _to_compatible(text)
     text = text.lower()
-    if traditional:
+    if traditional and _traditional().search(text):
         text = _t2s().convert(text)
     text = _SPACE.sub(" ", text)
     text = _NEWLINES.sub("\n", text)
