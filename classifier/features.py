@@ -181,6 +181,16 @@ class Featurizer:
         self.n_documents_ = n
         return self
 
+    def warm_up(self) -> "Featurizer":
+        """Build the lookup structures for large batches now (the character table and the hash
+        indexes), e.g. before forking worker processes, which then share them."""
+        if self.char_ngrams and len(self.char_keys_):
+            self._lookup_chars(self.char_keys_[:1])
+            self._index("char_multi")()
+        if self.word_ngrams == 2 and len(self.bigram_keys_):
+            self._index("bigram")()
+        return self
+
     def _index(self, name: str):
         """A function returning (and caching) a pandas hash index over one of the key arrays."""
         def get():
