@@ -170,8 +170,16 @@ class JianfuClassifier(ClassifierMixin, BaseEstimator):
         return Y, classes, multilabel, kind
 
     # -- fitting -----------------------------------------------------------------------------
-    def fit(self, X: Sequence[str], y) -> "JianfuClassifier":
+    def fit(self, X: Sequence[str], y, groups=None) -> "JianfuClassifier":
+        """Fit on texts ``X`` and labels ``y``.
+
+        ``groups`` (one value per text, e.g. the writer or source of each text) makes model
+        selection, calibration and thresholds use folds that never split a group, so they are
+        chosen for texts from sources the model has not seen.
+        """
         X = ["" if t is None else str(t) for t in X]
+        if groups is not None and len(groups) != len(X):
+            raise ValueError(f"groups has {len(groups)} values for {len(X)} texts")
         if len(X) != len(y):
             raise ValueError(f"X has {len(X)} texts but y has {len(y)} rows")
         if self.loss not in ("auto", "hinge", "logistic"):
@@ -188,7 +196,7 @@ class JianfuClassifier(ClassifierMixin, BaseEstimator):
         featurizer = Featurizer(self.word_ngrams, self.char_ngrams, self.min_df, self.char_weight)
         Xf = featurizer.fit(norm, tokens, keep=segmenter.is_content).transform(norm, tokens)
 
-        folds = [(tr, te) for tr, te in self._folds(Y, multilabel)]
+        folds = [(tr, te) for tr, te in self._folds(Y, multilabel, groups)]
         candidates = [(l, c) for l in GRID for c in GRID[l]
                       if self.loss in ("auto", l)]
         if self.C is not None:
@@ -224,9 +232,13 @@ class JianfuClassifier(ClassifierMixin, BaseEstimator):
                                   "selected": self.best_params_, "selection": self.selection_})
         return self
 
-    def _folds(self, Y: np.ndarray, multilabel: bool):
+    def _folds(self, Y: np.ndarray, multilabel: bool, groups=None):
         n = len(Y)
         k = min(self.cv, n)
+        if groups is not None and len(set(groups)) >= k:
+            from sklearn.model_selection import GroupKFold
+
+            return GroupKFold(k).split(np.zeros(n), groups=np.asarray([str(g) for g in groups]))
         if multilabel:
             # stratify on each row's rarest label (or "none"), an approximation of iterative
             # stratification that keeps every label in every fold when it is frequent enough

@@ -8,6 +8,7 @@ from typing import Sequence
 
 from classifier import config
 from classifier.dataset import Example, check_examples, data_hash, read_all
+from classifier.errors import DataError
 from classifier.evaluate import scores
 from classifier.model import Model
 from classifier.taxonomy import Taxonomy
@@ -23,11 +24,14 @@ class TrainResult:
 
 def train_examples(examples: Sequence[Example], taxonomy: Taxonomy | None = None,
                    min_examples: int = config.MIN_EXAMPLES_PER_LABEL, sources: Sequence[str] = (),
-                   **params) -> TrainResult:
+                   group_column: str | None = None, **params) -> TrainResult:
     """Check ``examples``, fit a :class:`~classifier.estimator.JianfuClassifier` and return its model.
 
-    ``params`` go to the estimator (``loss``, ``C``, ``char_ngrams`` ...). The model's ``meta``
-    records the data hash and size, the cross-validated scores and the training time.
+    ``params`` go to the estimator (``loss``, ``C``, ``char_ngrams`` ...). With
+    ``group_column`` (a field of every row, e.g. the batch or writer a text came from), the
+    cross-validation behind model selection, thresholds and the reported scores never puts
+    texts of one group on both sides. The model's ``meta`` records the data hash and size, the
+    cross-validated scores and the training time.
     """
     from classifier.estimator import JianfuClassifier
 
@@ -37,7 +41,14 @@ def train_examples(examples: Sequence[Example], taxonomy: Taxonomy | None = None
     multilabel_data = any(len(ex.labels) != 1 for ex in rows)
     y = [ex.labels for ex in rows] if multilabel_data else [ex.labels[0] for ex in rows]
     names = taxonomy.names() if taxonomy is not None else None
-    clf = JianfuClassifier(names=names, **params).fit([ex.text for ex in rows], y)
+    groups = None
+    if group_column is not None:
+        missing = [ex for ex in rows if ex.extra.get(group_column) in (None, "")]
+        if missing:
+            shown = ", ".join(ex.where for ex in missing[:10])
+            raise DataError(f"{len(missing)} rows have no '{group_column}' (the --group-column): {shown}")
+        groups = [str(ex.extra[group_column]) for ex in rows]
+    clf = JianfuClassifier(names=names, **params).fit([ex.text for ex in rows], y, groups=groups)
     model = clf.model_
     cv_true = [ex.labels for ex in rows]
     cv_pred = [[model.labels[j] for j in range(len(model.labels)) if clf.cv_predictions_[i, j]]
@@ -48,6 +59,7 @@ def train_examples(examples: Sequence[Example], taxonomy: Taxonomy | None = None
         "training_data": {"sources": [str(s) for s in sources], "rows": len(rows),
                           "sha256": data_hash(rows)},
         "cv_scores": cv,
+        "cv_groups": group_column,
         "training_seconds": round(seconds, 2),
     })
     return TrainResult(model, cv, len(rows), seconds)

@@ -106,3 +106,18 @@ def test_tag_missing_text_column_names_columns(run, tiny_model_dir, tmp_path):
     src.write_text("id,body\n1,x\n", encoding="utf-8")
     r = run("tag", src, "-o", tmp_path / "o.csv", "--model", tiny_model_dir)
     assert r.exit_code == 1 and "id, body" in r.output
+
+
+def test_train_with_group_column(run, tmp_path):
+    from tests.conftest import tiny_examples
+
+    rows = tiny_examples()
+    p = tmp_path / "g.jsonl"
+    p.write_text("".join(json.dumps(dict(r, batch=f"b{i % 3}"), ensure_ascii=False) + "\n"
+                         for i, r in enumerate(rows)), encoding="utf-8")
+    r = run("train", p, "-o", tmp_path / "m", "--cv", "3", "--group-column", "batch", "--json")
+    assert r.exit_code == 0, r.output
+    meta = json.loads((tmp_path / "m" / "meta.json").read_text(encoding="utf-8"))
+    assert meta["cv_groups"] == "batch"
+    r = run("train", p, "-o", tmp_path / "m2", "--group-column", "writer")
+    assert r.exit_code == 1 and "no 'writer'" in r.output

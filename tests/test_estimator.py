@@ -84,3 +84,13 @@ def test_empty_text_gets_no_labels(tiny_model):
 def test_best_threshold_separates(p, y, expected):
     t = best_threshold(p, y)
     assert expected[0] <= t <= expected[1]
+
+
+def test_groups_keep_each_source_within_one_fold():
+    X, y = _data()
+    groups = [f"writer{i % 4}" for i in range(len(X))]
+    clf = JianfuClassifier(cv=2, min_df=1)
+    Y, _, multilabel, _ = clf._encode_targets(y)
+    for train, test in clf._folds(Y, multilabel, groups):
+        assert not {groups[i] for i in train} & {groups[i] for i in test}
+    assert clf.fit(X, y, groups=groups).model_ is not None

@@ -42,12 +42,15 @@ from classifier.cli import cli
 @click.option("--promote", is_flag=True, help="With --base: make the candidate current if no label regressed.")
 @click.option("--tolerance", type=click.FloatRange(0, 1), default=None,
               help="With --promote: largest per-label F1 drop accepted [default: 0.02].")
+@click.option("--group-column", default=None, metavar="COLUMN",
+              help="A column naming each row's source (writer, batch, office): cross-validation "
+                   "then never splits a source, so thresholds and scores hold for unseen sources.")
 @click.option("-j", "--jobs", type=int, default=-1, show_default=True,
               help="Processes for cross-validation (-1: all cores); results do not depend on it.")
 @click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
 @click.option("--json", "as_json", is_flag=True, help="Print the scores (and the comparison) as JSON.")
 def train(data, output, text_column, taxonomy, loss, C, cv, min_examples, base, base_data, holdout,
-          test_path, on_conflict, promote, tolerance, jobs, force, as_json):
+          test_path, on_conflict, promote, tolerance, group_column, jobs, force, as_json):
     """Train a model on DATA files (.jsonl, .csv, .tsv, .xlsx) and save it to OUTPUT.
 
     Multi-label unless every row has exactly one label. Prints cross-validated scores.
@@ -70,7 +73,8 @@ def train(data, output, text_column, taxonomy, loss, C, cv, min_examples, base, 
 
     tax = None if taxonomy == "none" else (taxonomy or config.TAXONOMY_FILE)
     result = train_files(list(data), text_column=text_column, taxonomy=tax, loss=loss or "auto", C=C,
-                         cv=cv or config.CV_FOLDS, min_examples=min_examples, n_jobs=jobs)
+                         cv=cv or config.CV_FOLDS, min_examples=min_examples, n_jobs=jobs,
+                         group_column=group_column)
     result.model.save(output, overwrite=force)
     if as_json:
         click.echo(json.dumps({"model": output, "rows": result.n_rows, "seconds": round(result.seconds, 2),
