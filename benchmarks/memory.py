@@ -44,7 +44,10 @@ def generate(path: Path, n: int, chars: int = 400) -> None:
 
 
 def measure(cmd: list[str]) -> tuple[float, int, int, int]:
-    """Run ``cmd``; return (seconds, exit code, peak RSS of the process, peak RSS of its tree) in bytes."""
+    """Run ``cmd``; return (seconds, exit code, peak RSS of the process, peak memory of its tree)
+    in bytes. The tree's memory is the sum of PSS (proportional set size: a page shared by the
+    forked workers counts once in all) where the system reports it, else of RSS (which counts
+    shared pages once per process)."""
     try:
         import psutil
     except ImportError:
@@ -57,11 +60,15 @@ def measure(cmd: list[str]) -> tuple[float, int, int, int]:
         while proc.poll() is None:
             try:
                 main = p.memory_info().rss
-                tree = main + sum(c.memory_info().rss for c in p.children(recursive=True))
+                procs = [p] + p.children(recursive=True)
+                try:
+                    tree = sum(q.memory_full_info().pss for q in procs)
+                except (AttributeError, psutil.AccessDenied):
+                    tree = sum(q.memory_info().rss for q in procs)
             except psutil.Error:
                 continue
             peak_main, peak_tree = max(peak_main, main), max(peak_tree, tree)
-            time.sleep(0.1)
+            time.sleep(0.2)
     code = proc.wait()
     seconds = time.perf_counter() - start
     if psutil is None:  # the largest single process, as the kernel accounts it
@@ -80,7 +87,7 @@ def main() -> None:
     args = ap.parse_args()
     jianfu = shutil.which("jianfu") or str(Path(sys.executable).parent / "jianfu")
     tmp = Path(tempfile.mkdtemp(prefix="jianfu-memory-"))
-    print(f"{'rows':>10} {'seconds':>8} {'rows/s':>8} {'main MiB':>9} {'all MiB':>8}  (output .{args.output})")
+    print(f"{'rows':>10} {'seconds':>8} {'rows/s':>8} {'main RSS MiB':>12} {'all PSS MiB':>11}  (output .{args.output})")
     try:
         for n in args.rows:
             src, out = tmp / f"in-{n}.jsonl", tmp / f"out-{n}.{args.output}"
@@ -91,7 +98,7 @@ def main() -> None:
             seconds, code, main_rss, tree_rss = measure(cmd)
             if code not in (0, 3):
                 sys.exit(f"jianfu tag exited with {code}: {' '.join(cmd)}")
-            print(f"{n:>10,} {seconds:>8.1f} {n / seconds:>8,.0f} {main_rss / 2**20:>9.0f} {tree_rss / 2**20:>8.0f}",
+            print(f"{n:>10,} {seconds:>8.1f} {n / seconds:>8,.0f} {main_rss / 2**20:>12.0f} {tree_rss / 2**20:>11.0f}",
                   flush=True)
             src.unlink()
             out.unlink()

@@ -63,7 +63,7 @@ def main():
                 sys.exit(f"{name} failed with exit code {code}: {' '.join(c)}")
             results[name] = seconds
             print(f"{name:<7} {seconds:7.2f}s  {n / seconds:8,.0f} docs/s  {mb / seconds:6.2f} MB/s  "
-                  f"peak RSS main {main_rss / 2**20:5.0f} MiB, all processes {tree_rss / 2**20:5.0f} MiB", flush=True)
+                  f"peak RSS main {main_rss / 2**20:5.0f} MiB, all processes (PSS) {tree_rss / 2**20:5.0f} MiB", flush=True)
         print(f"speed-up {results['naive'] / results['jianfu']:.1f}x (goal >= 10x)")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
