@@ -83,8 +83,19 @@ class Model:
         rows, cols, vals = self.featurizer.transform_coo(*self.preprocess(texts))
         return self._scores(rows, cols, vals, len(texts))
 
+    #: From this many texts on, scores are a SciPy sparse product (about 3x faster than the
+    #: NumPy gather below, which needs no SciPy import and serves single predictions).
+    SPARSE_SCORING_MIN_TEXTS = 64
+
     def _scores(self, rows, cols, vals, n) -> np.ndarray:
         out = np.zeros((n, len(self.labels)), np.float64)
+        if len(rows) and n >= self.SPARSE_SCORING_MIN_TEXTS:
+            from scipy import sparse
+
+            indptr = np.zeros(n + 1, np.int64)
+            np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+            X = sparse.csr_matrix((vals, cols, indptr), shape=(n, self.coef.shape[0]))
+            return np.asarray(X @ self.coef, dtype=np.float64) + self.intercept
         if len(rows):
             contrib = self.coef[cols] * vals[:, None]
             counts = np.bincount(rows, minlength=n)

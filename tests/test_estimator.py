@@ -94,3 +94,10 @@ def test_groups_keep_each_source_within_one_fold():
     for train, test in clf._folds(Y, multilabel, groups):
         assert not {groups[i] for i in train} & {groups[i] for i in test}
     assert clf.fit(X, y, groups=groups).model_ is not None
+
+
+def test_batch_and_single_scoring_agree(tiny_model):
+    texts = [t for t, _ in TINY] * 4
+    batch = tiny_model.decision_function(texts)        # sparse product
+    single = np.vstack([tiny_model.decision_function([t]) for t in texts[:24]])
+    np.testing.assert_allclose(batch[:24], single, atol=1e-5)
