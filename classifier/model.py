@@ -73,6 +73,14 @@ class Model:
         cut = self.segmenter.cut
         return norm, [cut(t) for t in norm]
 
+    def warm_up(self) -> "Model":
+        """Load everything a batch needs now — the segmenter's dictionary, the character
+        conversion tables, the featurizer's lookup structures — e.g. before forking worker
+        processes, which then share them instead of each building its own."""
+        self.decision_function(["基層ＡＰＰ打卡"] * self.SPARSE_SCORING_MIN_TEXTS)
+        self.featurizer.warm_up()
+        return self
+
     def features(self, texts: Sequence[str]):
         """TF-IDF matrix (scipy CSR) of raw texts, for users who want the vectors."""
         return self.featurizer.transform(*self.preprocess(texts))

@@ -197,8 +197,8 @@ class _Tagger:
             # fork on Linux: workers inherit the loaded model (nothing to pickle or reload) and do
             # not re-run the caller's script, which spawn/forkserver do; elsewhere fork is unsafe
             method = "fork" if sys.platform.startswith("linux") else "spawn"
-            if method == "fork":  # build the batch lookup tables once, shared by every worker
-                self.model.featurizer.warm_up()
+            if method == "fork":  # load dictionaries and tables once, shared by every worker
+                self.model.warm_up()
             self.pool = ProcessPoolExecutor(self.jobs, multiprocessing.get_context(method),
                                             initializer=_init_worker, initargs=(self.model,))
 
