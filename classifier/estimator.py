@@ -17,6 +17,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
 
 from classifier import config
+from classifier.evaluate import indicator
 from classifier.features import Featurizer
 from classifier.model import Model
 from classifier.segment import Segmenter
@@ -154,11 +155,7 @@ class JianfuClassifier(ClassifierMixin, BaseEstimator):
             kind = "indicator"
         elif len(y) and not isinstance(y[0], str) and hasattr(y[0], "__iter__"):
             classes = sorted({l for row in y for l in row})
-            index = {c: i for i, c in enumerate(classes)}
-            Y = np.zeros((len(y), len(classes)), np.int8)
-            for i, row in enumerate(y):
-                for l in row:
-                    Y[i, index[l]] = 1
+            Y = indicator(y, classes).astype(np.int8)
             kind = "indicator"
         else:
             classes = sorted({str(l) for l in y})
@@ -308,12 +305,7 @@ class JianfuClassifier(ClassifierMixin, BaseEstimator):
         labels = self.model_.labels_from_proba(P)
         if self.y_kind_ == "1d":
             return np.array([l[0] if l else self.classes_[0] for l in labels])
-        index = {c: i for i, c in enumerate(self.classes_)}
-        out = np.zeros((len(labels), len(self.classes_)), np.int64)
-        for i, row in enumerate(labels):
-            for l in row:
-                out[i, index[l]] = 1
-        return out
+        return indicator(labels, list(self.classes_))
 
     def score(self, X, y, sample_weight=None):
         """Micro-F1 for multi-label models, accuracy for single-label ones."""
@@ -325,10 +317,5 @@ class JianfuClassifier(ClassifierMixin, BaseEstimator):
         if isinstance(y, np.ndarray) and y.ndim == 2:
             Y = (y > 0).astype(np.int64)
         else:
-            index = {c: i for i, c in enumerate(self.classes_)}
-            Y = np.zeros_like(pred)
-            for i, row in enumerate(y):
-                for l in row:
-                    if l in index:
-                        Y[i, index[l]] = 1
+            Y = indicator(y, list(self.classes_))
         return f1_score(Y, pred, average="micro", sample_weight=sample_weight, zero_division=0)
