@@ -21,7 +21,7 @@ from classifier.evaluate import indicator
 from classifier.features import Featurizer
 from classifier.model import Model
 from classifier.segment import Segmenter
-from classifier.text import normalize
+from classifier.text import normalize_many
 
 #: Candidate (loss, C) pairs tried by cross-validation when ``loss="auto"`` or ``C=None``.
 #: Logistic regression keeps one candidate: on the project's corpus, Teddy Cup and THUCNews
@@ -188,7 +188,7 @@ class JianfuClassifier(ClassifierMixin, BaseEstimator):
         self.multilabel_ = multilabel
         self.y_kind_ = kind
         segmenter = self.segmenter if self.segmenter is not None else default_segmenter()
-        norm = [normalize(t, self.traditional) for t in X]
+        norm = normalize_many(X, self.traditional)
         tokens = [segmenter.cut(t) for t in norm]
         featurizer = Featurizer(self.word_ngrams, self.char_ngrams, self.min_df, self.char_weight)
         Xf = featurizer.fit(norm, tokens, keep=segmenter.is_content).transform(norm, tokens)

@@ -14,7 +14,7 @@ import numpy as np
 
 from classifier.features import Featurizer
 from classifier.segment import Segmenter
-from classifier.text import normalize
+from classifier.text import normalize_many
 
 
 @dataclass
@@ -69,7 +69,7 @@ class Model:
         Stopwords and punctuation stay in the token lists; they have no feature, so the
         featurizer treats them as gaps.
         """
-        norm = [normalize(t, self.traditional) for t in texts]
+        norm = normalize_many(texts, self.traditional)
         cut = self.segmenter.cut
         return norm, [cut(t) for t in norm]
 

@@ -342,7 +342,7 @@ def tag_file(model, input_path: str | Path, output_path: str | Path, text_column
         if spool is not None:
             spool.commit(batch, len(job.rows), len(failed))
         else:
-            stdout.write(writer.lines(batch).encode("utf-8", "backslashreplace"))
+            stdout.write(writer.lines(batch))
             stdout.flush()
         summary.rows += len(job.rows)
         summary.failed += len(failed)

@@ -100,10 +100,7 @@ def normalize(text: str, traditional: bool = True) -> str:
     """
     if not text:
         return ""
-    if "<" in text or "&" in text:
-        text = html.unescape(_TAG.sub(" ", text))
-    if "http" in text or "www." in text or "HTTP" in text:
-        text = _URL.sub(" ", text)
+    text = _markup(text)
     if _COMPAT.search(text):
         text = _to_compatible(text)
     text = text.lower()
@@ -112,6 +109,51 @@ def normalize(text: str, traditional: bool = True) -> str:
     text = _SPACE.sub(" ", text)
     text = _NEWLINES.sub("\n", text)
     return text.strip()
+
+
+def _markup(text: str) -> str:
+    """Steps of :func:`normalize` that only some texts need: HTML and URLs."""
+    if "<" in text or "&" in text:
+        text = html.unescape(_TAG.sub(" ", text))
+    if "http" in text or "www." in text or "HTTP" in text:
+        text = _URL.sub(" ", text)
+    return text
+
+
+def normalize_many(texts, traditional: bool = True) -> list[str]:
+    """``[normalize(t, traditional) for t in texts]``, several times faster on large batches.
+
+    The texts are joined with NUL characters (which no step changes or matches, and which stops
+    the lower-casing of a final sigma from looking across texts) and each step runs once over the
+    whole batch: one vectorized compatibility mapping, one ``lower``, one search for
+    traditional characters, one pass of each whitespace rule. A batch that holds a NUL itself,
+    or traditional characters, takes the text-by-text route for the steps that need it.
+    """
+    texts = list(texts)
+    if len(texts) < 8 or any("\x00" in t for t in texts if t):
+        return [normalize(t, traditional) for t in texts]
+    texts = [_markup(t) if t else "" for t in texts]
+    import numpy as np
+
+    joined = "\x00".join(texts)
+    if _COMPAT.search(joined):
+        single, multi = _compat_arrays()
+        cps = np.frombuffer(joined.encode("utf-32-le"), dtype="<u4")
+        mapped = np.where(cps < 0x10000, single[np.minimum(cps, 0xFFFF)], cps)
+        joined = mapped.astype("<u4").tobytes().decode("utf-32-le")
+        if multi.search(joined):
+            table = _compat_table()
+            joined = multi.sub(lambda m: table[ord(m.group())], joined)
+    joined = joined.lower()
+    if traditional and _traditional().search(joined):
+        convert, find = _t2s().convert, _traditional().search
+        joined = "\x00".join(convert(t) if find(t) else t for t in joined.split("\x00"))
+    # after the compatibility mapping only spaces and tabs are left for _SPACE to change
+    if "  " in joined or "\t" in joined:
+        joined = _SPACE.sub(" ", joined)
+    if "\n" in joined:
+        joined = _NEWLINES.sub("\n", joined)
+    return [t.strip() for t in joined.split("\x00")]
 
 
 _END_PUNCTUATION = ("。", "！", "？", "!", "?", "；", ";", "…", ".")

@@ -1,6 +1,9 @@
 import pytest
 
-from classifier.text import normalize, split_paragraphs, split_sentences
+import json
+
+from classifier import config
+from classifier.text import normalize, normalize_many, split_paragraphs, split_sentences
 
 
 @pytest.mark.parametrize("raw, expected", [
@@ -40,3 +43,23 @@ def test_fast_compatibility_mapping_equals_nfkc(text):
     import unicodedata
 
     assert normalize(text, traditional=False) == " ".join(unicodedata.normalize("NFKC", text).lower().split())
+
+
+_HARD = ["ΑΣ ΟΔΟΣ", "Σ", "基層減負，ＡＰＰ太多 <b>http://x.cn/a</b>", "…… 很好  \t 好", "  \n\n a\u3000b\xa0c  \t",
+         "", "&amp;lt;", "𠀀测试ＡＢ", "①②ⅻ㈠", "\u2028行分隔\n \n", "x\x1cy", "İstanbul", "ﬁne", "長\n\n  短  ",
+         "牴触情绪", "文山会海"]
+
+
+@pytest.mark.parametrize("size", [1, 8, 64, 500])
+@pytest.mark.parametrize("traditional", [True, False])
+def test_normalize_many_equals_normalize(size, traditional):
+    texts = [json.loads(line)["text"] for line in open(config.DATA_DIR / "test.jsonl", encoding="utf-8")]
+    texts = texts[:600] + _HARD * 3
+    for i in range(0, len(texts), size):
+        batch = texts[i:i + size]
+        assert normalize_many(batch, traditional) == [normalize(t, traditional) for t in batch]
+
+
+def test_normalize_many_with_nul_in_text():
+    batch = ["a\x00b ＡＢ"] + _HARD
+    assert normalize_many(batch) == [normalize(t) for t in batch]

@@ -36,15 +36,16 @@ OUTPUT_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".xlsx":
 _ENCODE = json.JSONEncoder(ensure_ascii=False, default=str).encode
 
 
-def _encode(row: dict) -> str:
-    """One JSON line: orjson (several times faster), or json for what orjson refuses (lone
-    surrogates, non-string keys, integers beyond 64 bits)."""
+def _encode(row: dict) -> bytes:
+    """One JSON line as UTF-8: orjson (several times faster), or json for what orjson refuses
+    (lone surrogates, which are written back as the same ``\\ud800`` escape they were read from,
+    non-string keys, integers beyond 64 bits)."""
     import orjson
 
     try:
-        return orjson.dumps(row, default=str).decode("utf-8")
+        return orjson.dumps(row, default=str)
     except (orjson.JSONEncodeError, TypeError):
-        return _ENCODE(row)
+        return _ENCODE(row).encode("utf-8", "backslashreplace")
 _ILLEGAL_XML = re.compile(r"[\000-\010\013\014\016-\037\ud800-\udfff]")
 _EXCEL_CELL_MAX = 32767
 _EXCEL_ROWS_MAX = 1_048_576
@@ -163,8 +164,8 @@ class PartWriter:
 class JsonlWriter(PartWriter):
     ext = ".jsonl"
 
-    def lines(self, batch: Batch) -> str:
-        """The batch as JSONL text (also what ``-o -`` prints)."""
+    def lines(self, batch: Batch) -> bytes:
+        """The batch as JSONL, UTF-8 encoded (also what ``-o -`` prints)."""
         out, codes, doc = [], self.codes, self.with_paragraphs
         for row, labels, scores, paras, err in zip(batch.rows, batch.labels, batch.scores,
                                                     batch.paragraphs, batch.errors):
@@ -174,12 +175,11 @@ class JsonlWriter(PartWriter):
                 row["paragraphs"] = paras or {}
             row["error"] = err
             out.append(_encode(row))
-        out.append("")
-        return "\n".join(out)
+        out.append(b"")
+        return b"\n".join(out)
 
     def write(self, path, batch):
-        # a lone surrogate (from a JSON "\ud800" escape) is written back as that same escape
-        with open(path, "w", encoding="utf-8", errors="backslashreplace", newline="\n") as f:
+        with open(path, "wb") as f:
             f.write(self.lines(batch))
         return []
 
