@@ -81,21 +81,22 @@ def decode_char_key(key: int) -> str:
     return "".join(reversed(chars))
 
 
-#: Above this many keys a lookup goes through a hash table (pandas' index engine), about three
-#: times faster than binary search on a large vocabulary; below it, binary search, which needs
-#: no pandas import (a single prediction stays quick to start).
+#: Above this many keys a lookup goes through a hash table (:class:`~classifier.keytable.KeyTable`),
+#: several times faster than binary search on a large vocabulary; below it, binary search, which
+#: needs no table (a single prediction does not wait for one to be built).
 HASH_LOOKUP_MIN_KEYS = 20_000
 
 
 def _lookup(vocab: np.ndarray, keys: np.ndarray, index=None) -> tuple[np.ndarray, np.ndarray]:
     """Positions of ``keys`` in the sorted ``vocab`` and a mask of those found.
 
-    ``index`` is a callable returning a ``pandas.Index`` over ``vocab``, used for large batches.
+    ``index`` is a callable returning a :class:`~classifier.keytable.KeyTable` over ``vocab``,
+    used for large batches.
     """
     if len(vocab) == 0 or len(keys) == 0:
         return np.zeros(len(keys), np.int64), np.zeros(len(keys), bool)
     if index is not None and len(keys) >= HASH_LOOKUP_MIN_KEYS:
-        pos = index().get_indexer(keys)
+        pos = index().get(keys)
         return pos, pos >= 0
     pos = np.searchsorted(vocab, keys)
     pos = np.minimum(pos, len(vocab) - 1)
@@ -183,7 +184,7 @@ class Featurizer:
 
     def warm_up(self) -> "Featurizer":
         """Build the lookup structures for large batches now (the character table and the hash
-        indexes), e.g. before forking worker processes, which then share them."""
+        tables), e.g. before forking worker processes, which then share them."""
         if self.char_ngrams and len(self.char_keys_):
             self._lookup_chars(self.char_keys_[:1])
             self._index("char_multi")()
@@ -192,14 +193,14 @@ class Featurizer:
         return self
 
     def _index(self, name: str):
-        """A function returning (and caching) a pandas hash index over one of the key arrays."""
+        """A function returning (and caching) a hash table over one of the key arrays."""
         def get():
             cache = self.__dict__.setdefault("_indexes", {})
             if name not in cache:
-                import pandas as pd
+                from classifier.keytable import KeyTable
 
                 keys = self.bigram_keys_ if name == "bigram" else self.char_keys_[self._n_uni:]
-                cache[name] = pd.Index(keys)
+                cache[name] = KeyTable(keys)
             return cache[name]
         return get
 
