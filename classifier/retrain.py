@@ -194,7 +194,8 @@ def retrain(new_paths: Sequence[str | Path], base: str | Path | None = None,
             test_path: str | Path | None = config.TEST_FILE, on_conflict: str = "new",
             base_data: Sequence[str | Path] | None = None, text_column: str = "text",
             min_examples: int = config.MIN_EXAMPLES_PER_LABEL, output: str | Path | None = None,
-            overwrite: bool = False, **params) -> RetrainResult:
+            overwrite: bool = False, group_column: str | None = None, inherit_groups: bool = True,
+            **params) -> RetrainResult:
     """Train a candidate on the base model's data plus ``new_paths`` and compare it with the base.
 
     Parameters
@@ -209,6 +210,10 @@ def retrain(new_paths: Sequence[str | Path], base: str | Path | None = None,
         keeps the new labels (a correction), ``"base"`` the old ones, ``"error"`` refuses.
     base_data : files that replace the base model's recorded training files.
     output : save the candidate to this directory (refused if it is the current model).
+    group_column : the field naming each row's source for cross-validation (see
+        :func:`~classifier.training.train_examples`); ``None`` with ``inherit_groups`` uses the
+        base model's, so a candidate's thresholds are chosen the way the base model's were. Rows
+        without it (typically the new ones) form one group per file.
     params : estimator parameters overriding the base model's (``loss``, ``C``, ``cv`` ...).
     """
     import time
@@ -236,7 +241,10 @@ def retrain(new_paths: Sequence[str | Path], base: str | Path | None = None,
     merged = merge(base_rows, new_rows, eval_rows, holdout, on_conflict,
                    params.get("random_state") or config.RANDOM_STATE)
     _check_holdout_left_enough(merged, min_examples)
-    result = train_examples(merged.train, tax, min_examples, **_estimator_params(base_model.meta, params))
+    if group_column is None and inherit_groups:
+        group_column = base_model.meta.get("cv_groups")
+    result = train_examples(merged.train, tax, min_examples, group_column=group_column,
+                            group_by_source=True, **_estimator_params(base_model.meta, params))
     model = result.model
 
     base_name = Path(base_path).name

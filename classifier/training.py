@@ -24,13 +24,15 @@ class TrainResult:
 
 def train_examples(examples: Sequence[Example], taxonomy: Taxonomy | None = None,
                    min_examples: int = config.MIN_EXAMPLES_PER_LABEL, sources: Sequence[str] = (),
-                   group_column: str | None = None, **params) -> TrainResult:
+                   group_column: str | None = None, group_by_source: bool = False, **params) -> TrainResult:
     """Check ``examples``, fit a :class:`~classifier.estimator.JianfuClassifier` and return its model.
 
     ``params`` go to the estimator (``loss``, ``C``, ``char_ngrams`` ...). With
     ``group_column`` (a field of every row, e.g. the batch or writer a text came from), the
     cross-validation behind model selection, thresholds and the reported scores never puts
-    texts of one group on both sides. The model's ``meta`` records the data hash and size, the
+    texts of one group on both sides; ``group_by_source`` puts rows without that field in one
+    group per file they came from (newly labeled rows merged into a grouped corpus), where
+    otherwise they are an error. The model's ``meta`` records the data hash and size, the
     cross-validated scores and the training time.
     """
     from classifier.estimator import JianfuClassifier
@@ -44,10 +46,11 @@ def train_examples(examples: Sequence[Example], taxonomy: Taxonomy | None = None
     groups = None
     if group_column is not None:
         missing = [ex for ex in rows if ex.extra.get(group_column) in (None, "")]
-        if missing:
+        if missing and not group_by_source:
             shown = ", ".join(ex.where for ex in missing[:10])
             raise DataError(f"{len(missing)} rows have no '{group_column}' (the --group-column): {shown}")
-        groups = [str(ex.extra[group_column]) for ex in rows]
+        groups = [str(ex.extra[group_column]) if ex.extra.get(group_column) not in (None, "")
+                  else f"file:{ex.source}" for ex in rows]
     clf = JianfuClassifier(names=names, **params).fit([ex.text for ex in rows], y, groups=groups)
     model = clf.model_
     cv_true = [ex.labels for ex in rows]

@@ -384,3 +384,24 @@ def test_moved_base_data_is_found_in_the_data_directory_by_its_hash(tiny_model_d
     (data_dir / "tiny.jsonl").write_text("{}\n", encoding="utf-8")  # same name, other content: not taken
     with pytest.raises(DataError, match="is not found"):
         base_examples(meta)
+
+
+def test_retraining_keeps_the_base_models_groups(tmp_path, monkeypatch):
+    """A base trained with --group-column: the candidate's folds use it too, the new rows (which
+    lack the column) forming one group per file; 'none' turns it off."""
+    from tests.conftest import tiny_examples
+    from classifier.training import train
+
+    rows = [dict(r, batch=f"b{i % 4}") for i, r in enumerate(tiny_examples())]
+    data = _jsonl(tmp_path / "grouped.jsonl", rows)
+    base = train([data], loss="logistic", C=10.0, cv=3, min_df=1, group_column="batch")
+    base.model.save(tmp_path / "base")
+    assert base.model.meta["cv_groups"] == "batch"
+    new = _jsonl(tmp_path / "new.jsonl", [{"text": t, "labels": l} for t, l in OTHER_NEW])
+    test = _jsonl(tmp_path / "test.jsonl", [{"text": t, "labels": l} for t, l in TEST_SPLIT])
+    result = retrain([new], tmp_path / "base", test_path=test, holdout=0)
+    assert result.model.meta["cv_groups"] == "batch"
+    off = retrain([new], tmp_path / "base", test_path=test, holdout=0, inherit_groups=False)
+    assert off.model.meta["cv_groups"] is None
+    with pytest.raises(DataError, match="no 'batch'"):
+        train([data, new], loss="logistic", C=10.0, cv=3, min_df=1, group_column="batch")

@@ -44,7 +44,9 @@ from classifier.cli import cli
               help="With --promote: largest per-label F1 drop accepted [default: 0.02].")
 @click.option("--group-column", default=None, metavar="COLUMN",
               help="A column naming each row's source (writer, batch, office): cross-validation "
-                   "then never splits a source, so thresholds and scores hold for unseen sources.")
+                   "then never splits a source, so thresholds and scores hold for unseen sources. "
+                   "With --base: the base model's by default ('none': random folds); rows without "
+                   "it form one group per file.")
 @click.option("-j", "--jobs", type=int, default=-1, show_default=True,
               help="Processes for cross-validation (-1: all cores); results do not depend on it.")
 @click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
@@ -65,7 +67,7 @@ def train(data, output, text_column, taxonomy, loss, C, cv, min_examples, base, 
     """
     if base is not None:
         return _retrain(data, output, text_column, taxonomy, loss, C, cv, min_examples, base, base_data,
-                        holdout, test_path, on_conflict, promote, tolerance, force, as_json)
+                        holdout, test_path, on_conflict, promote, tolerance, force, as_json, group_column)
     if output is None:
         raise click.UsageError("missing option '-o' / '--output' (required unless --base)")
     from classifier.evaluate import format_scores
@@ -90,7 +92,7 @@ def train(data, output, text_column, taxonomy, loss, C, cv, min_examples, base, 
 
 
 def _retrain(data, output, text_column, taxonomy, loss, C, cv, min_examples, base, base_data, holdout,
-             test_path, on_conflict, promote, tolerance, force, as_json):
+             test_path, on_conflict, promote, tolerance, force, as_json, group_column=None):
     from classifier import registry
     from classifier.retrain import (default_name, format_comparison, format_merge, format_regressions,
                                     regressions, retrain)
@@ -102,7 +104,9 @@ def _retrain(data, output, text_column, taxonomy, loss, C, cv, min_examples, bas
     result = retrain(list(data), base, taxonomy=taxonomy, holdout=holdout,
                      test_path=None if test_path == "none" else test_path, on_conflict=on_conflict,
                      base_data=list(base_data) or None, text_column=text_column, min_examples=min_examples,
-                     output=output, overwrite=force, loss=loss, C=C, cv=cv)
+                     output=output, overwrite=force, loss=loss, C=C, cv=cv,
+                     group_column=None if group_column == "none" else group_column,
+                     inherit_groups=group_column != "none")
     tolerance = registry.DEFAULT_TOLERANCE if tolerance is None else tolerance
     regs = regressions(result.comparison, tolerance) if result.comparison else []
     in_registry = output.resolve().parent == root.resolve()
