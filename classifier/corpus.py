@@ -34,7 +34,8 @@ TYPICAL_WORDS = {k: v.split() for k, v in TYPICAL_WORDS.items()}
 #: Words that tempt a classifier towards a label; a none text containing one is a hard negative.
 TEMPTING_WORDS = sorted({w for ws in TYPICAL_WORDS.values() for w in ws} | set(
     "会议 开会 检查 考核 表格 填表 报表 经费 资金 系统 平台 任务 人员 人手 编制 加班 督查 调研 通知 文件 台账 "
-    "数据 信息 政策 形式主义 官僚主义 减负 工作群 打卡 压力 待遇 工资".split()))
+    "数据 信息 政策 形式主义 官僚主义 减负 工作群 打卡 压力 待遇 工资 "
+    "例会 晨会 汇报 周报 日报 月报 指标 排名 暗访 考勤 kpi".split()))
 
 TARGETS = {
     "texts": 4000, "test_texts": 600, "per_label": 700, "multi": 700, "none": 700,
