@@ -51,5 +51,7 @@ def test_n_gram_keys_from_real_text():
 def test_refuses_duplicates_and_the_empty_marker():
     with pytest.raises(ValueError, match="distinct"):
         KeyTable(np.array([3, 5, 3], np.uint64))
+    with pytest.raises(ValueError, match="distinct"):
+        KeyTable(np.array([3, 3, 5], np.uint64))  # sorted, with a repeat
     with pytest.raises(ValueError, match="empty"):
         KeyTable(np.array([1, EMPTY], np.uint64))
