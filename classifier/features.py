@@ -276,16 +276,19 @@ class Featurizer:
         # one key per (row, column); 32-bit keys when they fit sort three times faster
         dtype = np.int32 if len(texts) * nf < 2**31 else np.int64
         uniq, counts = np.unique(rows.astype(dtype) * dtype(nf) + cols.astype(dtype), return_counts=True)
-        uniq = uniq.astype(np.int64)
-        rows, cols = uniq // nf, uniq % nf
-        vals = (1.0 + np.log(counts)).astype(np.float32) * self.idf_[cols]
-        block = (cols >= self.n_word_features).astype(np.int64)
-        group = rows * 2 + block
+        rows, cols = np.divmod(uniq, dtype(nf))
+        rows, cols = rows.astype(np.int64), cols.astype(np.int64)
+        # sublinear tf 1 + log(count), from a table of the counts that occur
+        sublinear = (1.0 + np.log(np.arange(1, int(counts.max(initial=1)) + 1))).astype(np.float32)
+        vals = sublinear[counts - 1] * self.idf_[cols]
+        group = rows * 2 + (cols >= self.n_word_features)
         sq = np.bincount(group, weights=vals.astype(np.float64) ** 2, minlength=2 * len(texts))
-        vals = vals / np.sqrt(sq[group]).astype(np.float32)
+        with np.errstate(divide="ignore"):
+            scale = (1.0 / np.sqrt(sq)).astype(np.float32)  # per (document, block); inf where empty: unused
         if self.char_weight != 1.0:
-            vals = np.where(block == 1, vals * np.float32(self.char_weight), vals)
-        return rows, cols, vals.astype(np.float32)
+            scale[1::2] *= np.float32(self.char_weight)
+        vals *= scale[group]
+        return rows, cols, vals
 
     def transform(self, texts: Sequence[str], tokens: Sequence[Sequence[str]]):
         """TF-IDF matrix as ``scipy.sparse.csr_matrix`` (for training and scikit-learn users)."""
