@@ -19,9 +19,8 @@ from sklearn.utils.validation import check_is_fitted
 from classifier import config
 from classifier.evaluate import indicator
 from classifier.features import Featurizer
-from classifier.model import Model
+from classifier.model import Model, preprocess
 from classifier.segment import Segmenter
-from classifier.text import normalize_many
 
 #: Candidate (loss, C) pairs tried by cross-validation when ``loss="auto"`` or ``C=None``.
 #: Logistic regression keeps one candidate: on the project's corpus, Teddy Cup and THUCNews
@@ -188,8 +187,7 @@ class JianfuClassifier(ClassifierMixin, BaseEstimator):
         self.multilabel_ = multilabel
         self.y_kind_ = kind
         segmenter = self.segmenter if self.segmenter is not None else default_segmenter()
-        norm = normalize_many(X, self.traditional)
-        tokens = [segmenter.cut(t) for t in norm]
+        norm, tokens = preprocess(X, segmenter, self.traditional)
         featurizer = Featurizer(self.word_ngrams, self.char_ngrams, self.min_df, self.char_weight)
         Xf = featurizer.fit(norm, tokens, keep=segmenter.is_content).transform(norm, tokens)
 

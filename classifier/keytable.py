@@ -62,10 +62,6 @@ class KeyTable:
     def __len__(self) -> int:
         return int((self.slot_keys != EMPTY).sum())
 
-    @property
-    def nbytes(self) -> int:
-        return self.slot_keys.nbytes + self.slot_pos.nbytes
-
     def get(self, keys: np.ndarray) -> np.ndarray:
         """Position of each key in the array the table was built from, -1 where absent."""
         keys = np.asarray(keys, np.uint64)

@@ -29,6 +29,14 @@ class Prediction:
         return {"text": self.text, "labels": self.labels, "scores": self.scores}
 
 
+def preprocess(texts: Sequence[str], segmenter: Segmenter, traditional: bool = True
+               ) -> tuple[list[str], list[list[str]]]:
+    """Normalized texts and their raw segmenter tokens: what training and prediction both see."""
+    norm = normalize_many(texts, traditional)
+    cut = segmenter.cut
+    return norm, [cut(t) for t in norm]
+
+
 @dataclass
 class Model:
     """A fitted linear text classifier.
@@ -69,9 +77,7 @@ class Model:
         Stopwords and punctuation stay in the token lists; they have no feature, so the
         featurizer treats them as gaps.
         """
-        norm = normalize_many(texts, self.traditional)
-        cut = self.segmenter.cut
-        return norm, [cut(t) for t in norm]
+        return preprocess(texts, self.segmenter, self.traditional)
 
     def warm_up(self) -> "Model":
         """Load everything a batch needs now — the segmenter's dictionary, the character

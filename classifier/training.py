@@ -45,12 +45,12 @@ def train_examples(examples: Sequence[Example], taxonomy: Taxonomy | None = None
     names = taxonomy.names() if taxonomy is not None else None
     groups = None
     if group_column is not None:
-        missing = [ex for ex in rows if ex.extra.get(group_column) in (None, "")]
+        values = [ex.extra.get(group_column) for ex in rows]
+        missing = [ex for ex, v in zip(rows, values) if v in (None, "")]
         if missing and not group_by_source:
             shown = ", ".join(ex.where for ex in missing[:10])
             raise DataError(f"{len(missing)} rows have no '{group_column}' (the --group-column): {shown}")
-        groups = [str(ex.extra[group_column]) if ex.extra.get(group_column) not in (None, "")
-                  else f"file:{ex.source}" for ex in rows]
+        groups = [f"file:{ex.source}" if v in (None, "") else str(v) for ex, v in zip(rows, values)]
     clf = JianfuClassifier(names=names, **params).fit([ex.text for ex in rows], y, groups=groups)
     model = clf.model_
     cv_true = [ex.labels for ex in rows]
